@@ -1,0 +1,1 @@
+"""Iris's background service and command-line commands."""

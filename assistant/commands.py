@@ -1,0 +1,195 @@
+"""What each `main.py` subcommand does. Errors the user can fix become UserError
+with one plain sentence; main.py prints it and exits with status 2."""
+import os
+import sys
+from pathlib import Path
+
+from config import ConfigError, load_settings, user_settings_path
+
+
+class UserError(Exception):
+    pass
+
+
+def _settings(args) -> dict:
+    try:
+        return load_settings(Path(args.config) if args.config else None)
+    except ConfigError as e:
+        raise UserError(str(e)) from None
+
+
+def _captioner(settings: dict, checkpoint: str | None = None, beam: int | None = None):
+    import torch
+    from model.captioner import Captioner
+    from model.checkpoint import CheckpointError
+    from model.encoder import EncoderWeightsMissing
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    m = settings["model"]
+    try:
+        return Captioner(checkpoint or m["checkpoint"] or None, m["device"], beam or m["beam_size"], m["max_length"])
+    except (CheckpointError, EncoderWeightsMissing, RuntimeError) as e:
+        raise UserError(str(e)) from None
+
+
+def _sidecar(photo: Path, text: str) -> str | None:
+    """Write PHOTO.EXT.txt beside the photo; never touch the photo, never overwrite a file we did not make."""
+    side = photo.with_name(photo.name + ".txt")
+    if side.exists():
+        return f"{side} already exists; left unchanged"
+    try:
+        side.write_text(text + "\n", encoding="utf-8")
+    except OSError as e:
+        return f"cannot write {side}: {e.strerror}"
+    return None
+
+
+def describe(args) -> int:
+    from assistant.pipeline import caption_files
+
+    settings = _settings(args)
+    captioner = _captioner(settings, args.checkpoint, args.beam)
+    speaker = None
+    if args.speak:
+        from assistant.speech import Speaker
+        speaker = Speaker(settings["speech"], log=lambda m: print(m, file=sys.stderr)).start()
+    failed = 0
+    paths = [Path(f) for f in args.files]
+    for n, r in enumerate(caption_files(captioner, paths, keep_images=bool(args.attention_png))):
+        if r.error:
+            failed += 1
+            print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
+            continue
+        print(f"{r.key}: {r.caption.text}", flush=True)
+        if speaker:
+            speaker.say(r.caption.text, interrupt=False)
+        if args.attention_png:
+            from model.attention_plot import plot_attention
+            out = Path(args.attention_png)
+            if len(paths) > 1:
+                out = out.with_name(f"{out.stem}-{n + 1}{out.suffix or '.png'}")
+            try:
+                plot_attention(r.image, r.caption, out)
+                print(f"attention maps saved to {out}", file=sys.stderr)
+            except (ValueError, OSError) as e:
+                raise UserError(f"cannot draw attention maps: {e}") from None
+    if speaker:
+        speaker.wait_idle(timeout=120)
+        speaker.close()
+    return 1 if failed else 0
+
+
+def caption_folder(args) -> int:
+    from tqdm import tqdm
+
+    from assistant.images import is_candidate
+    from assistant.pipeline import caption_files
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder")
+    pattern = "**/*" if args.recursive else "*"
+    try:
+        paths = sorted(p for p in folder.glob(pattern) if is_candidate(p) and p.is_file())
+    except OSError as e:
+        raise UserError(f"cannot list {folder}: {e.strerror}") from None
+    if not paths:
+        print(f"No images in {folder}.", file=sys.stderr)
+        return 0
+    captioner = _captioner(_settings(args), args.checkpoint, args.beam)
+    failed = 0
+    bar = tqdm(total=len(paths), unit="image", file=sys.stderr, disable=not sys.stderr.isatty())
+    for r in caption_files(captioner, paths, batch_size=args.batch):
+        bar.update()
+        if r.error:
+            failed += 1
+            print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
+            continue
+        print(f"{r.key}: {r.caption.text}", flush=True)
+        if args.sidecar and (problem := _sidecar(r.key, r.caption.text)):
+            print(f"{r.key}: {problem}", file=sys.stderr)
+    bar.close()
+    print(f"{len(paths) - failed} of {len(paths)} images described.", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def train(args) -> int:
+    import torch
+    from model.data import DataMissing
+    from model.encoder import EncoderWeightsMissing
+    from model.train import PROJECT, TrainConfig, train as run_training
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, epochs=args.epochs, max_minutes=args.max_minutes,
+                      resume=args.resume, limit=args.limit,
+                      out_dir=args.out or str(PROJECT / "runs" / args.decoder))
+    if args.data:
+        cfg.data_dir = args.data
+    try:
+        best = run_training(cfg)
+    except (DataMissing, EncoderWeightsMissing) as e:
+        raise UserError(str(e)) from None
+    print(f"best model: {best}")
+    return 0
+
+
+def evaluate(args) -> int:
+    from model.checkpoint import SHIPPED, CheckpointError
+    from model.data import DataMissing
+    from model.evaluate import evaluate as run_eval, table
+    from model.train import PROJECT
+
+    if args.checkpoint:
+        pairs = [c.split("=", 1) if "=" in c else (Path(c).stem, c) for c in args.checkpoint]
+    else:
+        pairs = [("Show, Attend and Tell (soft attention)", SHIPPED),
+                 ("Show and Tell baseline", PROJECT / "runs" / "show_and_tell" / "best.pt")]
+    kw = {"limit": args.limit}
+    if args.data:
+        kw["data_dir"] = args.data
+    try:
+        rows = run_eval({label: Path(p) for label, p in pairs}, beams=args.beams, **kw)
+    except (CheckpointError, DataMissing) as e:
+        raise UserError(str(e)) from None
+    text = table(rows)
+    print(text)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"written to {out}")
+    return 0
+
+
+def history(args) -> int:
+    from assistant.history import History, default_path
+
+    if not default_path().exists():
+        print("No history yet.")
+        return 0
+    rows = History().recent(args.n)
+    for r in rows:
+        what = r["caption"] if r["status"] == "ok" else f"failed: {r['error']}"
+        where = f" {r['path']}" if r["path"] else ""
+        print(f"{r['time']}  {r['source']}{where}: {what}")
+    return 0
+
+
+def settings(args) -> int:
+    from config import DEFAULTS, data_dir
+    print(f"Your settings file: {user_settings_path()} ({'exists' if user_settings_path().exists() else 'not created yet'})")
+    print(f"Defaults, with a comment for every setting: {DEFAULTS}")
+    print(f"History and data: {data_dir()}")
+    _settings(args)
+    print("Settings are valid.")
+    return 0
+
+
+def run(args) -> int:
+    settings = _settings(args)          # a bad file stops here, before anything starts
+    from assistant.service import Service
+    return Service(settings, captioner_factory=lambda: _captioner(settings)).run()
+
+
+def dispatch(command: str, args) -> int:
+    return {"run": run, "describe": describe, "caption-folder": caption_folder, "train": train,
+            "evaluate": evaluate, "history": history, "settings": settings}[command](args)

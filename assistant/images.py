@@ -1,0 +1,70 @@
+"""Opening images from untrusted places with one clear error for every way it can fail.
+
+Nothing here writes to the file. Large photos are reduced while decoding (JPEG
+draft mode) so a 100-megapixel file does not need gigabytes of memory."""
+import errno
+import os
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+MAX_PIXELS = 150_000_000       # a 12000x9000 photo (108 MP) is fine; a bomb declaring more is refused
+WORKING_SIZE = 1024            # the encoder needs 260 px; keep a little more for attention plots
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False   # a truncated file is an error, not a half-grey picture
+
+
+class ImageError(Exception):
+    """Why an image could not be read, in words for the user."""
+
+
+def is_candidate(path: Path) -> bool:
+    """An image by name that is not hidden or a temporary/partial download."""
+    name = path.name
+    if name.startswith(".") or name.startswith("~") or name.endswith("~"):
+        return False
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def open_image(path: Path | str) -> Image.Image:
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ImageError(f"{path}: symbolic link loop") from None
+        if e.errno == errno.ENOENT:
+            raise ImageError(f"{path}: file no longer exists") from None
+        raise ImageError(f"{path}: cannot read ({e.strerror})") from None
+    if not os.path.isfile(path):
+        raise ImageError(f"{path}: not a regular file")
+    if st.st_size == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(f"{path}: declares {w}x{h} pixels, too large to read safely")
+                im.seek(0)                       # first frame of a GIF or multi-page TIFF
+                im.draft("RGB", (WORKING_SIZE, WORKING_SIZE))   # JPEG: decode at reduced scale
+                im.load()
+                out = im.convert("RGB")
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path}: declares too many pixels to read safely (decompression bomb?)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image, or a format Iris cannot read") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except FileNotFoundError:
+        raise ImageError(f"{path}: file no longer exists") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{path}: damaged or truncated image ({e})") from None
+    out.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.BICUBIC)
+    return out

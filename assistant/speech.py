@@ -1,0 +1,178 @@
+"""Speech: one thread owns the pyttsx3 engine; every utterance can be cut off.
+
+pyttsx3 only synthesises (to a WAV); we play the WAV with a player process we
+can kill, because the engine's own Linux playback blocks and cannot be stopped.
+If no engine or no audio device works, captions are still printed, and the
+reason is said once."""
+import itertools
+import os
+import platform
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+PLAYERS = (["aplay", "-q"], ["paplay"], ["pw-play"], ["play", "-q"])   # tried in this order on Linux
+
+
+class _DropThreadOutput:
+    """stdout wrapper that drops what one thread prints (pyttsx3 prints 'Audio saved to ...' each time)."""
+
+    def __init__(self, stream, thread_name: str):
+        self._stream, self._thread = stream, thread_name
+
+    def write(self, text):
+        if threading.current_thread().name != self._thread:
+            return self._stream.write(text)
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class Speaker:
+    THREAD = "iris-speech"
+
+    def __init__(self, settings: dict, log=print):
+        self.settings, self.log = settings, log
+        self.output_dir = Path(settings["output_dir"]).expanduser() if settings.get("output_dir") else None
+        self._queue: queue.Queue = queue.Queue()
+        self._player: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._said_problem: set[str] = set()
+        self._counter = itertools.count(1)
+        self.ready = threading.Event()
+        self.engine_ok = False
+        self.spoken: list[tuple[str, float]] = []   # (text, time of first audio), for history and benchmarks
+        self._thread = threading.Thread(target=self._run, name=self.THREAD, daemon=True)
+
+    # --- called from any thread -------------------------------------------------
+    def start(self) -> "Speaker":
+        self._thread.start()
+        self.ready.wait(timeout=15)
+        return self
+
+    def say(self, text: str, interrupt: bool = True) -> None:
+        """Queue text; with interrupt (the default) whatever is being spoken stops first."""
+        if interrupt:
+            self.stop_speaking()
+        self._queue.put(text)
+
+    def stop_speaking(self) -> None:
+        """Cut off the current utterance and drop anything waiting."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._cancel.set()
+        with self._lock:
+            if self._player and self._player.poll() is None:
+                self._player.kill()
+
+    def close(self, timeout: float = 5) -> None:
+        self.stop_speaking()
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float = 30) -> bool:
+        """True once nothing is queued or playing (used by `describe --speak` before exiting)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if self._queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.02)
+        return False
+
+    # --- the speech thread ------------------------------------------------------
+    def _problem(self, key: str, message: str) -> None:
+        if key not in self._said_problem:
+            self._said_problem.add(key)
+            self.log(f"Speech: {message}")
+
+    def _run(self) -> None:
+        engine = None
+        try:
+            import pyttsx3
+            engine = pyttsx3.init()
+            engine.setProperty("rate", int(self.settings["rate"]))
+            engine.setProperty("volume", float(self.settings["volume"]))
+            if self.settings.get("voice"):
+                engine.setProperty("voice", self.settings["voice"])
+            self.engine_ok = True
+        except Exception as e:   # no espeak-ng library, no SAPI, unknown voice...
+            self._problem("engine", f"no speech engine works ({type(e).__name__}: {e}). "
+                                    "Captions will be printed only. On Linux install espeak-ng.")
+        if not isinstance(sys.stdout, _DropThreadOutput):
+            sys.stdout = _DropThreadOutput(sys.stdout, self.THREAD)
+        self.ready.set()
+        tmp = Path(tempfile.mkdtemp(prefix="iris-speech-"))
+        try:
+            while True:
+                text = self._queue.get()
+                try:
+                    if text is None:
+                        return
+                    self._cancel.clear()
+                    if engine is not None:
+                        self._speak(engine, text, tmp)
+                finally:
+                    self._queue.task_done()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _speak(self, engine, text: str, tmp: Path) -> None:
+        target = (self.output_dir / f"utterance-{next(self._counter):04d}.wav") if self.output_dir else tmp / "say.wav"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine.save_to_file(text, str(target))
+            engine.runAndWait()
+        except Exception as e:
+            self._problem("synth", f"the speech engine failed ({e}); captions will be printed only.")
+            return
+        if self._cancel.is_set():
+            return
+        if self.output_dir:
+            self.spoken.append((text, time.time()))
+            return
+        self._play(target, text)
+
+    def _play(self, wav: Path, text: str) -> None:
+        if platform.system() == "Windows":
+            import winsound
+            self.spoken.append((text, time.time()))
+            winsound.PlaySound(str(wav), winsound.SND_FILENAME)
+            return
+        cmd = ["afplay"] if platform.system() == "Darwin" else next(
+            (p for p in PLAYERS if shutil.which(p[0])), None)
+        if cmd is None:
+            self._problem("player", "no audio player found (install alsa-utils for aplay); captions will be printed only.")
+            return
+        with self._lock:
+            if self._cancel.is_set():
+                return
+            self._player = subprocess.Popen(cmd + [str(wav)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.spoken.append((text, time.time()))
+        _, err = self._player.communicate()
+        if self._player.returncode not in (0, -9) and not self._cancel.is_set():
+            reason = (err.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
+            self._problem("device", f"cannot play sound ({reason}); captions will be printed only.")
+
+
+def wav_stats(path: Path) -> tuple[float, float]:
+    """(duration in seconds, RMS of the samples 0..1) of a 16-bit mono WAV: used to check speech is real."""
+    import array
+    with wave.open(str(path), "rb") as w:
+        frames = w.readframes(w.getnframes())
+        duration = w.getnframes() / w.getframerate()
+    samples = array.array("h", frames)
+    if not samples:
+        return duration, 0.0
+    rms = (sum(s * s for s in samples) / len(samples)) ** 0.5 / 32768
+    return duration, rms

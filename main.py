@@ -1,0 +1,74 @@
+"""Iris: offline image descriptions, spoken aloud.
+
+Run with no command to start the assistant in the background."""
+import argparse
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="iris",
+        description="Iris describes images aloud, offline. With no command, it starts the assistant.",
+        epilog="Example: python main.py describe photo.jpg --speak")
+    p.add_argument("--config", metavar="FILE", help="use this settings file instead of your own")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="start the assistant (the default)")
+
+    d = sub.add_parser("describe", help="describe image files")
+    d.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    d.add_argument("--speak", action="store_true", help="also speak each description")
+    d.add_argument("--beam", type=int, metavar="N", help="beam size (1 is fastest)")
+    d.add_argument("--attention-png", metavar="OUT", help="save a picture of where the model looked, word by word")
+    d.add_argument("--checkpoint", metavar="FILE", help="use this model file")
+
+    c = sub.add_parser("caption-folder", help="describe every image in a folder")
+    c.add_argument("folder", metavar="DIR")
+    c.add_argument("--recursive", action="store_true", help="include sub-folders")
+    c.add_argument("--beam", type=int, metavar="N", help="beam size (1 is fastest)")
+    c.add_argument("--batch", type=int, default=16, metavar="N", help="images per batch (default 16)")
+    c.add_argument("--sidecar", action="store_true", help="write PHOTO.txt beside each photo")
+    c.add_argument("--checkpoint", metavar="FILE", help="use this model file")
+
+    t = sub.add_parser("train", help="train a captioning model on Flickr8k")
+    t.add_argument("--decoder", choices=["attention", "show_and_tell"], default="attention")
+    t.add_argument("--encoder", default="efficientnet_lite2")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--max-minutes", type=float, default=0, metavar="M", help="stop after the epoch that passes M minutes")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    t.add_argument("--out", metavar="DIR", help="where checkpoints and the log go (default runs/DECODER)")
+    t.add_argument("--data", metavar="DIR", help="Flickr8k folder (default ../shared/data/flickr8k)")
+    t.add_argument("--limit", type=int, default=0, metavar="N", help="use only N images per split (quick trial)")
+
+    e = sub.add_parser("evaluate", help="score models on the test split")
+    e.add_argument("--checkpoint", action="append", metavar="LABEL=FILE",
+                   help="model to score (repeatable); default: the shipped model and runs/show_and_tell/best.pt")
+    e.add_argument("--beams", type=int, nargs="+", default=[1, 3], metavar="N")
+    e.add_argument("--output", default="benchmarks/results/evaluation.md", metavar="FILE")
+    e.add_argument("--data", metavar="DIR")
+    e.add_argument("--limit", type=int, default=0, metavar="N")
+
+    h = sub.add_parser("history", help="list recent descriptions")
+    h.add_argument("-n", type=int, default=20, help="how many (default 20)")
+
+    sub.add_parser("settings", help="show where settings live")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    from assistant import commands   # heavy imports (torch) only after arguments are known
+
+    try:
+        return commands.dispatch(command, args)
+    except commands.UserError as e:
+        print(f"iris: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

