@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-pkgs="espeak-ng alsa-utils xclip libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
+pkgs="espeak-ng alsa-utils xclip dbus-x11 libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs xvfb xdotool trayer sox"
   command -v java >/dev/null || pkgs="$pkgs default-jre-headless"   # METEOR runs on Java

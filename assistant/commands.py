@@ -32,18 +32,6 @@ def _captioner(settings: dict, checkpoint: str | None = None, beam: int | None =
         raise UserError(str(e)) from None
 
 
-def _sidecar(photo: Path, text: str) -> str | None:
-    """Write PHOTO.EXT.txt beside the photo; never touch the photo, never overwrite a file we did not make."""
-    side = photo.with_name(photo.name + ".txt")
-    if side.exists():
-        return f"{side} already exists; left unchanged"
-    try:
-        side.write_text(text + "\n", encoding="utf-8")
-    except OSError as e:
-        return f"cannot write {side}: {e.strerror}"
-    return None
-
-
 def describe(args) -> int:
     from assistant.pipeline import caption_files
 
@@ -84,6 +72,7 @@ def caption_folder(args) -> int:
 
     from assistant.images import is_candidate
     from assistant.pipeline import caption_files
+    from assistant.sidecar import write_sidecar
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -106,7 +95,7 @@ def caption_folder(args) -> int:
             print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
             continue
         print(f"{r.key}: {r.caption.text}", flush=True)
-        if args.sidecar and (problem := _sidecar(r.key, r.caption.text)):
+        if args.sidecar and (problem := write_sidecar(r.key, r.caption.text)):
             print(f"{r.key}: {problem}", file=sys.stderr)
     bar.close()
     print(f"{len(paths) - failed} of {len(paths)} images described.", file=sys.stderr)

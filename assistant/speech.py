@@ -20,16 +20,24 @@ from pathlib import Path
 PLAYERS = (["aplay", "-q"], ["paplay"], ["pw-play"], ["play", "-q"])   # tried in this order on Linux
 
 
-class _DropThreadOutput:
-    """stdout wrapper that drops what one thread prints (pyttsx3 prints 'Audio saved to ...' each time)."""
+class _DropEngineChatter:
+    """stdout wrapper dropping pyttsx3's "Audio saved to ..." line, printed after every utterance
+    from espeak-ng's own thread; a screen-reader user would hear it each time."""
+    CHATTER = "Audio saved to "
 
-    def __init__(self, stream, thread_name: str):
-        self._stream, self._thread = stream, thread_name
+    def __init__(self, stream):
+        self._stream = stream
+        self._dropping = False
 
     def write(self, text):
-        if threading.current_thread().name != self._thread:
-            return self._stream.write(text)
-        return len(text)
+        if text.startswith(self.CHATTER):
+            self._dropping = True
+            return len(text)
+        if self._dropping and text == "\n":      # print() writes the line ending separately
+            self._dropping = False
+            return len(text)
+        self._dropping = False
+        return self._stream.write(text)
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
@@ -103,14 +111,14 @@ class Speaker:
             engine = pyttsx3.init()
             engine.setProperty("rate", int(self.settings["rate"]))
             engine.setProperty("volume", float(self.settings["volume"]))
-            if self.settings.get("voice"):
-                engine.setProperty("voice", self.settings["voice"])
+            if wanted := self.settings.get("voice"):
+                self._choose_voice(engine, wanted)
             self.engine_ok = True
         except Exception as e:   # no espeak-ng library, no SAPI, unknown voice...
             self._problem("engine", f"no speech engine works ({type(e).__name__}: {e}). "
                                     "Captions will be printed only. On Linux install espeak-ng.")
-        if not isinstance(sys.stdout, _DropThreadOutput):
-            sys.stdout = _DropThreadOutput(sys.stdout, self.THREAD)
+        if not isinstance(sys.stdout, _DropEngineChatter):
+            sys.stdout = _DropEngineChatter(sys.stdout)
         self.ready.set()
         tmp = Path(tempfile.mkdtemp(prefix="iris-speech-"))
         try:
@@ -126,6 +134,16 @@ class Speaker:
                     self._queue.task_done()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _choose_voice(self, engine, wanted: str) -> None:
+        """Pick a voice by id or name; an unknown one is said once and the default kept."""
+        voices = engine.getProperty("voices") or []
+        for v in voices:
+            if wanted.lower() in (str(v.id).lower(), str(v.name).lower()):
+                engine.setProperty("voice", v.id)
+                return
+        some = ", ".join(str(v.name) for v in voices[:5])
+        self._problem("voice", f"voice '{wanted}' not found; using the default voice. Voices include: {some}")
 
     def _speak(self, engine, text: str, tmp: Path) -> None:
         target = (self.output_dir / f"utterance-{next(self._counter):04d}.wav") if self.output_dir else tmp / "say.wav"

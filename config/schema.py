@@ -23,7 +23,7 @@ def _number(lo: float, hi: float) -> Rule:
 SCHEMA: dict[str, dict[str, Rule]] = {
     "hotkeys": {
         name: Rule(str, 'a key combination such as "<ctrl>+<alt>+d"', _hotkey)
-        for name in ("describe_screen", "repeat_last", "stop_speaking", "pause_watching")
+        for name in ("describe_screen", "repeat_last", "stop_speaking", "pause_watching", "toggle_speech", "quit")
     },
     "screen": {
         "monitor": Rule(str, '"under_mouse" or "all"', lambda v: v in ("under_mouse", "all")),

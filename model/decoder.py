@@ -21,14 +21,15 @@ class SoftAttention(nn.Module):
     def forward(self, feat_att, features, h):
         e = self.score(torch.tanh(feat_att + self.hid(h).unsqueeze(1))).squeeze(2)   # (N, R)
         alpha = torch.softmax(e, dim=1)
-        return (alpha.unsqueeze(2) * features).sum(1), alpha
+        # A batched matrix product, not (alpha * features).sum(1): no (N, R, D) temporary.
+        return torch.bmm(alpha.unsqueeze(1), features).squeeze(1), alpha
 
 
 class AttentionDecoder(nn.Module):
     kind = "attention"
 
     def __init__(self, vocab_size: int, encoder_dim: int = 1280, feature_dim: int = 512, embed_dim: int = 256,
-                 hidden_dim: int = 512, attention_dim: int = 512, dropout: float = 0.5):
+                 hidden_dim: int = 512, attention_dim: int = 256, dropout: float = 0.5):
         super().__init__()
         self.hparams = dict(vocab_size=vocab_size, encoder_dim=encoder_dim, feature_dim=feature_dim,
                             embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim, dropout=dropout)

@@ -38,7 +38,7 @@ class TrainConfig:
     out_dir: str = str(PROJECT / "runs" / "attention")
     epochs: int = 30
     batch_images: int = 32
-    lr: float = 4e-4
+    lr: float = 5e-4
     min_freq: int = 5
     alpha_c: float = 1.0          # weight of the doubly stochastic attention penalty
     clip: float = 5.0
@@ -54,7 +54,7 @@ class CaptionData:
     """Features and encoded captions of one split, held in memory for fast epochs."""
 
     def __init__(self, features: np.ndarray, records: list[dict], vocab: Vocabulary):
-        self.features = torch.from_numpy(np.ascontiguousarray(features))      # float16 (N, R, C)
+        self.features = torch.from_numpy(np.array(features))      # float16 (N, R, C), a private copy
         self.captions = [[torch.tensor(vocab.encode(c)) for c in r["captions"]] for r in records]
         self.references = [r["captions"] for r in records]
 

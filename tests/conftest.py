@@ -24,3 +24,130 @@ def run_main(*args, env=None, timeout=300, cwd=ROOT):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=cwd)
+
+
+TINY = dict(embed_dim=32, hidden_dim=64, attention_dim=32, feature_dim=64)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny attention model trained here for a few epochs on 12 real Flickr8k photos."""
+    import torch
+    from model.train import TrainConfig, train
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("tiny")
+    cfg = TrainConfig(limit=12, epochs=4, batch_images=4, min_freq=1, lr=3e-3, patience=10,
+                      cache_dir=str(root / "cache"), out_dir=str(root / "run"), decoder_hparams=TINY)
+    return train(cfg, log=lambda m: None)
+
+
+# --- a real X server ------------------------------------------------------------
+@pytest.fixture(scope="session")
+def xvfb():
+    """A private Xvfb on a free display number; DISPLAY points at it for the whole session."""
+    import shutil
+    import subprocess
+    if not shutil.which("Xvfb"):
+        pytest.fail("Xvfb is not installed: run `bash install.sh --test`")
+    r, w = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            pass_fds=[w], stderr=subprocess.DEVNULL)
+    os.close(w)
+    number = os.read(r, 16).decode().strip()
+    os.close(r)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    yield os.environ["DISPLAY"]
+    proc.terminate()
+    proc.wait(10)
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+
+
+@pytest.fixture
+def trayer(xvfb):
+    """A real tray host (trayer) on the test display, up and owning the tray selection."""
+    import subprocess
+    import time
+    from assistant.tray import tray_host_problem
+    proc = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + 10
+    while tray_host_problem() and time.time() < end:
+        time.sleep(0.1)
+    assert tray_host_problem() is None, "trayer did not start"
+    yield proc
+    proc.terminate()
+    proc.wait(10)
+
+
+class ServiceProcess:
+    """`python main.py run` as a real process, its output collected line by line."""
+
+    def __init__(self, settings_toml: str, tmp_path, env=None):
+        import subprocess
+        import threading
+        self.config = tmp_path / "settings.toml"
+        self.config.write_text(settings_toml)
+        self.lines: list[str] = []
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        full_env = {k: v for k, v in full_env.items() if v is not None}
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--config", str(self.config), "run"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
+                                     cwd=ROOT)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def count(self, needle: str) -> int:
+        return sum(needle in line for line in list(self.lines))
+
+    def wait_for(self, needle: str, timeout: float = 60, count: int = 1) -> None:
+        import time
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.count(needle) >= count:
+                return
+            if self.proc.poll() is not None and self.count(needle) < count:
+                time.sleep(0.2)   # let the reader drain
+                if self.count(needle) >= count:
+                    return
+                raise AssertionError(f"service exited ({self.proc.returncode}) before {needle!r}:\n" + self.output)
+            time.sleep(0.05)
+        raise AssertionError(f"{needle!r} seen {self.count(needle)} times, wanted {count}:\n" + self.output[-4000:])
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def stop(self, timeout: float = 20) -> int:
+        import signal
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout)
+        self._reader.join(5)
+        return rc
+
+
+@pytest.fixture
+def service_factory(tmp_path, tiny_checkpoint):
+    """Start assistants with the tiny model, speech to WAV files; each is stopped at the end of the test."""
+    started = []
+
+    def start(extra_toml: str = "", env=None, beam: int = 1, speech_extra: str = "") -> ServiceProcess:
+        speech = tmp_path / "speech"
+        toml = (f'[model]\ncheckpoint = "{tiny_checkpoint}"\nbeam_size = {beam}\n'
+                f'[speech]\noutput_dir = "{speech}"\n{speech_extra}' + extra_toml)
+        s = ServiceProcess(toml, tmp_path, env)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        if s.proc.poll() is None:
+            s.stop()

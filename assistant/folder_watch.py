@@ -1,0 +1,135 @@
+"""New photos in watched folders (watchdog).
+
+A file is handed on only once it has stopped growing for `settle_seconds`, and
+only once per (path, size, modification time): the created/modified/closed
+events a single copy produces count as one photo. Hidden and temporary files
+are ignored. `on_file` may block; that is the back-pressure that keeps a burst
+of thousands of files from piling up in memory (only paths wait here)."""
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from watchdog.events import FileSystemEventHandler
+from watchdog.observers import Observer
+
+from assistant.images import is_candidate
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: "FolderWatcher"):
+        self.w = watcher
+
+    def on_any_event(self, event):
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        if event.event_type == "moved":
+            self.w.forget(Path(event.src_path))
+            self.w.noticed(Path(event.dest_path))
+        elif event.event_type == "deleted":
+            self.w.vanished(Path(event.src_path))
+        else:                                   # created, modified, closed
+            self.w.noticed(Path(event.src_path))
+
+
+class FolderWatcher:
+    def __init__(self, folders: list[str], recursive: bool, settle_seconds: float,
+                 on_file: Callable[[Path], None], log: Callable[[str], None] = print):
+        self.folders = [Path(f).expanduser() for f in folders]
+        self.recursive, self.settle = recursive, settle_seconds
+        self.on_file, self.log = on_file, log
+        self.paused = threading.Event()
+        self._pending: dict[Path, tuple] = {}     # path -> (size, mtime_ns, stable since)
+        self._handed: set[tuple] = set()          # (path, size, mtime_ns) already passed on
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._observer = Observer()
+        self._settler = threading.Thread(target=self._settle_loop, name="iris-settle", daemon=True)
+
+    def start(self) -> list[str]:
+        """Start watching; returns one problem per folder that cannot be watched."""
+        problems, watching = [], 0
+        for folder in self.folders:
+            if not folder.is_dir():
+                problems.append(f"{folder} is not a folder; not watching it")
+                continue
+            try:
+                self._observer.schedule(_Handler(self), str(folder), recursive=self.recursive)
+                watching += 1
+            except OSError as e:
+                problems.append(f"cannot watch {folder}: {e.strerror or e}")
+        if watching:
+            try:
+                self._observer.start()
+            except OSError as e:       # e.g. permission denied on a sub-folder, inotify limits
+                problems.append(f"cannot watch folders: {e.strerror or e}")
+                return problems
+        self._settler.start()
+        return problems
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._settler.is_alive():
+            self._settler.join(timeout=5)
+
+    @property
+    def busy(self) -> bool:
+        """Files noticed but not yet handed on (still being written, or settling)."""
+        with self._lock:
+            return bool(self._pending)
+
+    # --- from watchdog's thread -----------------------------------------------
+    def noticed(self, path: Path) -> None:
+        if self.paused.is_set() or not is_candidate(path):
+            return
+        with self._lock:
+            self._pending[path] = (-1, -1, time.monotonic())
+        self._wake.set()
+
+    def forget(self, path: Path) -> None:
+        with self._lock:
+            self._pending.pop(path, None)
+
+    def vanished(self, path: Path) -> None:
+        # Deleted before we read it: hand it on now, so the failure is reported and recorded once.
+        with self._lock:
+            was_pending = self._pending.pop(path, None) is not None
+        if was_pending:
+            self.on_file(path)
+
+    # --- the settle thread ----------------------------------------------------
+    def _settle_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self.busy:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            time.sleep(min(0.2, self.settle / 2))
+            now = time.monotonic()
+            with self._lock:
+                items = list(self._pending.items())
+            for path, (size, mtime, since) in items:
+                try:
+                    st = path.stat()
+                    current = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    current = None       # gone or unreadable: hand on, the worker says why
+                if current is not None and current != (size, mtime):
+                    with self._lock:
+                        if path in self._pending:
+                            self._pending[path] = (*current, now)
+                    continue
+                if current is not None and now - since < self.settle:
+                    continue
+                with self._lock:
+                    self._pending.pop(path, None)
+                key = (path, *(current or (None, None)))
+                if key in self._handed:
+                    continue
+                self._handed.add(key)
+                self.on_file(path)       # may block while the worker's queue is full

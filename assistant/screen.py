@@ -1,0 +1,42 @@
+"""Screenshots with mss, kept in memory; saved only when the user turned that on."""
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+
+class ScreenUnavailable(RuntimeError):
+    pass
+
+
+def _pointer() -> tuple[int, int] | None:
+    try:
+        from pynput.mouse import Controller
+        return tuple(int(v) for v in Controller().position)
+    except Exception:   # no display or no pointer: fall back to the primary monitor
+        return None
+
+
+def grab(monitor: str = "under_mouse") -> Image.Image:
+    """The monitor under the pointer (or every monitor, with monitor='all') as an RGB image."""
+    try:
+        import mss
+        with mss.mss() as sct:
+            monitors = sct.monitors
+            target = monitors[0] if monitor == "all" or len(monitors) < 2 else monitors[1]
+            if monitor == "under_mouse" and (pos := _pointer()):
+                for m in monitors[1:]:
+                    if m["left"] <= pos[0] < m["left"] + m["width"] and m["top"] <= pos[1] < m["top"] + m["height"]:
+                        target = m
+                        break
+            shot = sct.grab(target)
+    except Exception as e:   # mss raises its own ScreenShotError, or Xlib errors with no display
+        raise ScreenUnavailable(f"cannot take a screenshot ({e})") from None
+    return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+
+
+def save(image: Image.Image, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"screen-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+    image.save(path)
+    return path

@@ -1,0 +1,194 @@
+"""The assistant as a user runs it: a real process on a real X server (Xvfb),
+real key presses (xdotool), a real clipboard (xclip), real files in a real
+watched folder, real speech (espeak-ng) written to WAV files and measured."""
+import hashlib
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.speech import wav_stats
+from conftest import FLICKR
+
+PHOTOS = sorted((FLICKR / "images").glob("*.jpg"))
+
+
+def utterances(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "speech").glob("utterance-*.wav"))
+
+
+def assert_real_speech(wav: Path, min_seconds: float = 0.5) -> None:
+    duration, rms = wav_stats(wav)
+    assert min_seconds <= duration < 30, duration
+    assert rms > 0.01, f"{wav} is silent (rms {rms})"
+
+
+def xdotool(*args):
+    subprocess.run(["xdotool", *args], check=True, timeout=10)
+
+
+def test_hotkey_describes_the_screen_aloud_without_saving_it(xvfb, service_factory, tmp_path, private_dirs):
+    s = service_factory()
+    s.wait_for("Iris is ready")
+    before = len(utterances(tmp_path))
+    xdotool("key", "ctrl+alt+d")
+    s.wait_for("[screen]", timeout=30)
+    s.wait_for("Iris says:", count=2)
+    deadline = time.time() + 20
+    while len(utterances(tmp_path)) <= before and time.time() < deadline:
+        time.sleep(0.1)
+    caption = [l for l in s.lines if l.startswith("[screen]")][0].removeprefix("[screen] ")
+    assert len(caption.split()) >= 2
+    assert_real_speech(utterances(tmp_path)[-1])
+    # Screenshots stay in memory: nothing but the history database in Iris's data dir.
+    data = private_dirs / "xdg-data" / "iris"
+    assert not list(data.rglob("*.png"))
+    # Repeat last: the same words again.
+    xdotool("key", "ctrl+alt+r")
+    s.wait_for(f"Iris says: {caption}", count=2, timeout=20)
+    assert s.stop() == 0
+
+
+def test_clipboard_image_is_announced_once(xvfb, service_factory, tmp_path):
+    s = service_factory()
+    s.wait_for("Iris is ready")
+
+    def copy(image: Path):
+        png = tmp_path / f"{image.stem}.png"
+        from PIL import Image
+        Image.open(image).save(png)
+        # xclip stays in the background serving the clipboard until something else is copied.
+        subprocess.Popen(["xclip", "-selection", "clipboard", "-t", "image/png", "-i", str(png)])
+
+    copy(PHOTOS[0])
+    s.wait_for("Iris says: Clipboard image:", timeout=30)
+    copy(PHOTOS[0])                      # the same picture again: not announced again
+    time.sleep(4)
+    assert s.count("Iris says: Clipboard image:") == 1
+    copy(PHOTOS[1])                      # a new picture is
+    s.wait_for("Iris says: Clipboard image:", count=2, timeout=30)
+    assert s.stop() == 0
+    subprocess.run(["pkill", "-f", "xclip -selection clipboard"], check=False)
+
+
+def _watch_toml(folder: Path, extra: str = "") -> str:
+    return f'[folders]\nwatch = ["{folder}"]\nsettle_seconds = 0.5\nburst_seconds = 1.5\n{extra}'
+
+
+def _captioned(s, folder: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in s.lines:
+        if line.startswith(f"[folder] {folder}/"):
+            name = line.removeprefix(f"[folder] {folder}/").split(":")[0]
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def test_watched_folder_burst_of_200_each_captioned_exactly_once(xvfb, service_factory, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder))
+    s.wait_for("Iris is ready")
+    for p in PHOTOS[:200]:
+        shutil.copy(p, folder / p.name)
+    # Files that are hidden or temporary are not photos to announce.
+    for junk in (".hidden.jpg", "~lock.jpg", "download.jpg.part", "notes.txt"):
+        shutil.copy(PHOTOS[0], folder / junk)
+    s.wait_for("new photos; the first:", timeout=240)
+    counts = _captioned(s, folder)
+    assert set(counts) == {p.name for p in PHOTOS[:200]}
+    assert set(counts.values()) == {1}
+    # One spoken summary for the burst, not 200 captions read aloud.
+    assert s.count("Iris says: 200 new photos; the first:") == 1
+    assert s.count("Iris says: New photo") == 0
+    assert s.stop() == 0
+
+
+def test_file_written_slowly_is_read_once_when_complete(xvfb, service_factory, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder, "write_sidecar = true\n"))
+    s.wait_for("Iris is ready")
+    data = PHOTOS[5].read_bytes()
+    target = folder / "slow.jpg"
+    with open(target, "wb") as f:        # 10 chunks, 0.3 s apart: longer than the whole settle time
+        for i in range(10):
+            f.write(data[i * len(data) // 10:(i + 1) * len(data) // 10])
+            f.flush()
+            time.sleep(0.3)
+    s.wait_for("Iris says: New photo:", timeout=60)
+    time.sleep(2)
+    assert _captioned(s, folder) == {"slow.jpg": 1}
+    assert "damaged or truncated" not in s.output
+    # The caption is written beside the photo; the photo itself is untouched.
+    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest()
+    side = folder / "slow.jpg.txt"
+    assert side.read_text().strip() in s.output
+    assert s.stop() == 0
+
+
+def test_tray_icon_docks_and_describes_on_click(xvfb, trayer, service_factory):
+    s = service_factory()
+    s.wait_for("Tray icon shown.")
+    s.wait_for("Iris is ready")
+    time.sleep(1)
+    # The icon is a window embedded in trayer's panel; click its middle.
+    out = subprocess.run(["xdotool", "search", "--classname", "main.py"], capture_output=True, text=True)
+    windows = out.stdout.split()
+    assert windows, "no tray icon window"
+    geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", windows[-1]], capture_output=True, text=True).stdout
+    g = dict(line.split("=") for line in geo.split())
+    xdotool("mousemove", str(int(g["X"]) + int(g["WIDTH"]) // 2), str(int(g["Y"]) + int(g["HEIGHT"]) // 2), "click", "1")
+    s.wait_for("[screen]", timeout=30)
+    assert s.stop() == 0
+
+
+def test_sigterm_stops_cleanly_with_history_intact(xvfb, service_factory, tmp_path, private_dirs):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder))
+    s.wait_for("Iris is ready")
+    for p in PHOTOS[:30]:
+        shutil.copy(p, folder / p.name)
+    s.wait_for("[folder]", count=5, timeout=60)
+    assert s.stop(timeout=30) == 0          # SIGTERM in the middle of the burst
+    assert "Iris stopped." in s.output
+    assert "Traceback" not in s.output
+    db = sqlite3.connect(private_dirs / "xdg-data" / "iris" / "history.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = db.execute("SELECT source, path, caption, status FROM captions WHERE source='folder'").fetchall()
+    assert len(rows) >= 5 and all(r[3] == "ok" and r[2] for r in rows)
+    assert len({r[1] for r in rows}) == len(rows)          # nothing recorded twice
+    # The history command lists them.
+    from conftest import run_main
+    out = run_main("history", "-n", "3", env={"XDG_DATA_HOME": str(private_dirs / "xdg-data")})
+    assert out.returncode == 0 and out.stdout.count("folder") == 3
+
+
+def test_without_display_it_keeps_watching_and_says_what_it_cannot_do(service_factory, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder), env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
+    s.wait_for("Iris is ready")
+    assert s.count("no keyboard shortcuts") == 1
+    assert s.count("no tray icon") == 1
+    shutil.copy(PHOTOS[0], folder / "a.jpg")
+    s.wait_for("Iris says: New photo:", timeout=60)
+    assert s.stop() == 0
+
+
+def test_unknown_voice_is_reported_once_and_the_default_voice_speaks(xvfb, service_factory, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder), speech_extra='voice = "no-such-voice-xyz"\n')
+    s.wait_for("Iris is ready")
+    for p in PHOTOS[:2]:
+        shutil.copy(p, folder / p.name)
+    s.wait_for("Iris says: 2 new photos", timeout=60)
+    assert s.count("voice 'no-such-voice-xyz' not found") == 1
+    assert s.stop() == 0
+    assert_real_speech(utterances(tmp_path)[-1])

