@@ -77,6 +77,7 @@ class Speaker:
         while True:
             try:
                 self._queue.get_nowait()
+                self._queue.task_done()
             except queue.Empty:
                 break
         self._cancel.set()

@@ -40,3 +40,49 @@ def test_settings_command_shows_where_settings_live(tmp_path):
     r = run_main("settings", env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
     assert r.returncode == 0
     assert str(tmp_path / "cfg" / "iris" / "settings.toml") in r.stdout
+
+
+def _photos(n):
+    from conftest import FLICKR
+    return sorted((FLICKR / "images").glob("*.jpg"))[:n]
+
+
+def test_describe_prints_a_line_per_file_and_a_clear_error_for_a_bad_one(tiny_checkpoint, tmp_path):
+    good = _photos(2)
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(good[0].read_bytes()[:500])          # a truncated JPEG
+    r = run_main("describe", str(good[0]), str(bad), str(good[1]), "--checkpoint", str(tiny_checkpoint),
+                 "--attention-png", str(tmp_path / "att.png"))
+    assert r.returncode == 1                              # one file failed
+    lines = r.stdout.strip().splitlines()
+    assert [l.split(": ")[0] for l in lines] == [str(good[0]), str(good[1])]
+    assert all(len(l.split(": ", 1)[1].split()) >= 2 for l in lines)
+    assert f"{bad}: error: damaged or truncated image" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert (tmp_path / "att-1.png").stat().st_size > 10_000 and (tmp_path / "att-3.png").exists()
+
+
+def test_describe_with_a_missing_checkpoint_says_what_to_do(tmp_path):
+    r = run_main("describe", str(_photos(1)[0]), "--checkpoint", str(tmp_path / "nope.pt"))
+    assert r.returncode == 2
+    assert "Model checkpoint not found" in r.stderr and "nope.pt" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_caption_folder_describes_every_image_and_writes_sidecars_only_when_asked(tiny_checkpoint, tmp_path):
+    import hashlib
+    import shutil
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for p in _photos(5):
+        shutil.copy(p, folder / p.name)
+    (folder / "readme.txt").write_text("not a photo")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    r = run_main("caption-folder", str(folder), "--checkpoint", str(tiny_checkpoint), "--beam", "2")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.strip().splitlines()) == 5
+    assert {p.name for p in folder.iterdir()} == set(before)           # nothing written without --sidecar
+    r = run_main("caption-folder", str(folder), "--checkpoint", str(tiny_checkpoint), "--sidecar")
+    assert r.returncode == 0
+    assert len(list(folder.glob("*.jpg.txt"))) == 5
+    assert all(hashlib.sha256((folder / n).read_bytes()).hexdigest() == h for n, h in before.items())

@@ -1,0 +1,79 @@
+"""Real espeak-ng speech through pyttsx3, written to WAV files and measured."""
+import time
+
+import pytest
+
+from assistant.speech import Speaker, wav_stats
+
+
+def speaker(tmp_path, log=None, **overrides):
+    settings = {"enabled": True, "rate": 175, "volume": 1.0, "voice": "", "output_dir": str(tmp_path / "out"), **overrides}
+    return Speaker(settings, log=log or (lambda m: None)).start()
+
+
+def wavs(tmp_path):
+    return sorted((tmp_path / "out").glob("*.wav"))
+
+
+def test_speech_is_real_audio_of_plausible_length(tmp_path):
+    s = speaker(tmp_path)
+    s.say("A brown dog runs across the grass.")
+    assert s.wait_idle(30)
+    s.say("A man in a red jacket is climbing a steep rock face while his friend holds the rope below him.",
+          interrupt=False)
+    assert s.wait_idle(30)
+    s.close()
+    (short, rms1), (long, rms2) = [wav_stats(w) for w in wavs(tmp_path)]
+    assert 1.0 < short < 5.0 and 3.0 < long < 12.0 and long > 1.8 * short
+    assert rms1 > 0.01 and rms2 > 0.01
+
+
+def test_rate_setting_changes_speaking_speed(tmp_path):
+    durations = {}
+    for rate in (100, 300):
+        s = speaker(tmp_path / str(rate), rate=rate)
+        s.say("Two children are playing football in a park.")
+        assert s.wait_idle(30)
+        s.close()
+        durations[rate] = wav_stats(wavs(tmp_path / str(rate))[0])[0]
+    assert durations[100] > 2 * durations[300]
+
+
+def test_stop_speaking_drops_everything_queued(tmp_path):
+    s = speaker(tmp_path)
+    for i in range(6):
+        s.say(f"Caption number {i} describes a long scene with many people walking.", interrupt=False)
+    s.stop_speaking()
+    assert s.wait_idle(30)
+    spoken_after_stop = len(wavs(tmp_path))
+    s.say("Last one.")
+    assert s.wait_idle(30)
+    s.close()
+    assert spoken_after_stop <= 1
+    assert len(wavs(tmp_path)) == spoken_after_stop + 1
+    assert s.spoken[-1][0] == "Last one."
+
+
+def test_new_request_interrupts_what_is_waiting(tmp_path):
+    s = speaker(tmp_path)
+    for i in range(4):
+        s.say(f"Old caption {i} about a dog in the snow.", interrupt=False)
+    s.say("New description.")                 # the default: cut off what came before
+    assert s.wait_idle(30)
+    s.close()
+    texts = [t for t, _ in s.spoken]
+    assert texts[-1] == "New description."
+    assert len(texts) < 5
+
+
+def test_no_audio_device_is_said_once_and_speech_keeps_running(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALSA_CARD", "99")       # no such sound card: aplay fails as on a machine without audio
+    messages = []
+    s = speaker(tmp_path, log=messages.append, output_dir="")
+    for text in ("First caption.", "Second caption."):
+        s.say(text, interrupt=False)
+        assert s.wait_idle(30)
+    s.close()
+    problems = [m for m in messages if "cannot play sound" in m]
+    assert len(problems) == 1, messages
+    assert "captions will be printed" in problems[0]
