@@ -49,7 +49,7 @@ def open_image(path: Path | str) -> Image.Image:
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
-                    raise ImageError(f"{path}: declares {w}x{h} pixels, too large to read safely")
+                    raise ImageError(f"{path}: declares {w}x{h} pixels, too many pixels to read safely")
                 im.seek(0)                       # first frame of a GIF or multi-page TIFF
                 im.draft("RGB", (WORKING_SIZE, WORKING_SIZE))   # JPEG: decode at reduced scale
                 im.load()

@@ -101,27 +101,34 @@ def validate(decoder, data: CaptionData, vocab: Vocabulary, chunk: int = 250) ->
     return bleu4(hyps, data.references)
 
 
-def train(cfg: TrainConfig, log=print) -> Path:
-    """Train one decoder; returns the path of the best checkpoint (by val BLEU-4)."""
-    random.seed(cfg.seed); torch.manual_seed(cfg.seed)
-    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
+def prepare_data(cfg: TrainConfig, names_for_cache=None):
+    """(vocabulary, train data, val data) with encoder features from the cache (computed if missing).
+
+    By default the cache covers every image of the data set, so training, evaluation and
+    later runs share one file; a --limit run caches only the images it uses."""
     records = load_captions(cfg.data_dir)
     train_recs, val_recs = split(records, "train"), split(records, "val")
     if cfg.limit:
         train_recs, val_recs = train_recs[:cfg.limit], val_recs[:cfg.limit]
     vocab = Vocabulary.build((c for r in train_recs for c in r["captions"]), cfg.min_freq)
-
-    encoder = Encoder(cfg.encoder, cfg.grid)
-    # One cache over every image used, so train and val share a single file.
-    names = [r["image"] for r in (records if not cfg.limit else train_recs + val_recs)]
-    feats = cached_features(encoder, Path(cfg.data_dir) / "images", names, cfg.cache_dir)
+    names = names_for_cache or [r["image"] for r in (records if not cfg.limit else train_recs + val_recs)]
+    feats = cached_features(Encoder(cfg.encoder, cfg.grid), Path(cfg.data_dir) / "images", names, cfg.cache_dir)
     row = {n: i for i, n in enumerate(names)}
-    take = lambda recs: feats[sorted(row[r["image"]] for r in recs)]
-    train_recs.sort(key=lambda r: row[r["image"]]); val_recs.sort(key=lambda r: row[r["image"]])
-    train_data, val_data = CaptionData(take(train_recs), train_recs, vocab), CaptionData(take(val_recs), val_recs, vocab)
-    del encoder
 
-    decoder = build_decoder(cfg.decoder, vocab_size=len(vocab), encoder_dim=feats.shape[2], **cfg.decoder_hparams)
+    def data(recs):
+        recs = sorted(recs, key=lambda r: row[r["image"]])
+        return CaptionData(feats[[row[r["image"]] for r in recs]], recs, vocab)
+
+    return vocab, data(train_recs), data(val_recs)
+
+
+def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
+    """Train one decoder; returns the path of the best checkpoint (by val BLEU-4)."""
+    random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
+    vocab, train_data, val_data = prepared or prepare_data(cfg)
+    decoder = build_decoder(cfg.decoder, vocab_size=len(vocab), encoder_dim=train_data.features.shape[2],
+                            **cfg.decoder_hparams)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=1)
     start_epoch, best, bad, history = 1, -1.0, 0, []

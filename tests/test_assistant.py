@@ -192,3 +192,37 @@ def test_unknown_voice_is_reported_once_and_the_default_voice_speaks(xvfb, servi
     assert s.count("voice 'no-such-voice-xyz' not found") == 1
     assert s.stop() == 0
     assert_real_speech(utterances(tmp_path)[-1])
+
+
+def test_hostile_files_in_watched_folder_are_each_reported_once_and_recorded(xvfb, service_factory, tmp_path,
+                                                                              private_dirs):
+    from hostile import hostile_files, huge_jpeg
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder))
+    s.wait_for("Iris is ready")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    expected = hostile_files(staging, PHOTOS[0])
+    huge = huge_jpeg(staging / "huge.jpg")
+    for p in staging.iterdir():
+        shutil.move(p, folder / p.name)                  # moved in, as a download manager does
+    (folder / "loop1.jpg").symlink_to(folder / "loop2.jpg")
+    (folder / "loop2.jpg").symlink_to(folder / "loop1.jpg")
+    expected.update({"loop1.jpg": "symbolic link loop", "loop2.jpg": "symbolic link loop"})
+    shutil.copy(PHOTOS[1], folder / "deleted.jpg")
+    (folder / "deleted.jpg").unlink()                    # gone before Iris could read it
+    expected["deleted.jpg"] = "no longer exists"
+    s.wait_for("could not be read", timeout=90)
+    for name, words in expected.items():
+        hits = [l for l in s.lines if l.startswith(f"[folder] {folder / name}:")]
+        assert len(hits) == 1 and words in hits[0], (name, hits)
+    assert _captioned(s, folder).get("huge.jpg") == 1     # a 108-megapixel photo is simply described
+    # Still running: a good photo afterwards is described.
+    shutil.copy(PHOTOS[2], folder / "good.jpg")
+    s.wait_for("Iris says: New photo:", timeout=60)
+    assert s.stop() == 0
+    assert "Traceback" not in s.output
+    db = sqlite3.connect(private_dirs / "xdg-data" / "iris" / "history.sqlite3")
+    failed = dict(db.execute("SELECT path, error FROM captions WHERE status='failed'").fetchall())
+    assert {str(folder / n) for n in expected} == set(failed)

