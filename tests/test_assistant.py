@@ -226,3 +226,21 @@ def test_hostile_files_in_watched_folder_are_each_reported_once_and_recorded(xvf
     db = sqlite3.connect(private_dirs / "xdg-data" / "iris" / "history.sqlite3")
     failed = dict(db.execute("SELECT path, error FROM captions WHERE status='failed'").fetchall())
     assert {str(folder / n) for n in expected} == set(failed)
+
+
+def test_pause_hotkey_stops_watching_until_resumed(xvfb, service_factory, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder))
+    s.wait_for("Iris is ready")
+    xdotool("key", "ctrl+alt+p")
+    s.wait_for("Iris says: Watching paused.")
+    shutil.copy(PHOTOS[0], folder / "while_paused.jpg")
+    time.sleep(3)
+    assert not _captioned(s, folder)
+    xdotool("key", "ctrl+alt+p")
+    s.wait_for("Iris says: Watching resumed.")
+    shutil.copy(PHOTOS[1], folder / "after.jpg")
+    s.wait_for("Iris says: New photo:", timeout=60)
+    assert _captioned(s, folder) == {"after.jpg": 1}
+    assert s.stop() == 0

@@ -86,3 +86,15 @@ def test_caption_folder_describes_every_image_and_writes_sidecars_only_when_aske
     assert r.returncode == 0
     assert len(list(folder.glob("*.jpg.txt"))) == 5
     assert all(hashlib.sha256((folder / n).read_bytes()).hexdigest() == h for n, h in before.items())
+
+
+def test_describe_speak_says_the_caption(tiny_checkpoint, tmp_path):
+    from assistant.speech import wav_stats
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'[speech]\noutput_dir = "{tmp_path / "speech"}"\n')
+    r = run_main("--config", str(cfg), "describe", str(_photos(1)[0]), "--speak", "--checkpoint", str(tiny_checkpoint))
+    assert r.returncode == 0, r.stderr
+    wavs = list((tmp_path / "speech").glob("*.wav"))
+    assert len(wavs) == 1
+    duration, rms = wav_stats(wavs[0])
+    assert duration > 0.5 and rms > 0.01
