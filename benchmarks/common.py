@@ -1,0 +1,36 @@
+"""Helpers shared by the benchmark scripts: a results table written beside them, and CPU limits."""
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+
+def two_cores() -> None:
+    """Run on 2 cores, as the targets are stated, whatever this machine has."""
+    import torch
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 2:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))
+    torch.set_num_threads(2)
+
+
+def percentile(values, q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def write_table(name: str, title: str, header: list[str], rows: list[list], notes: str = "") -> str:
+    lines = [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    text = "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else "")
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(text)
+    return text

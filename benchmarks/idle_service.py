@@ -1,0 +1,56 @@
+"""The assistant at rest: CPU percent and resident memory over 60 s with nothing
+happening (clipboard and a folder watched, hotkeys and tray up, shipped model loaded),
+and the network sockets it holds (there must be none). Writes results/idle_service.md.
+
+    .venv/bin/python benchmarks/idle_service.py [--seconds 60]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from common import ROOT, write_table
+from describe_latency import start_xvfb
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=60)
+    args = ap.parse_args()
+    xvfb = start_xvfb()
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "watched").mkdir()
+    cfg = tmp / "settings.toml"
+    cfg.write_text(f'[folders]\nwatch = ["{tmp / "watched"}"]\n[speech]\noutput_dir = "{tmp / "speech"}"\n')
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "cfg"), "PYTHONUNBUFFERED": "1"}
+    cmd = ["taskset", "-c", "0,1"] if (os.cpu_count() or 1) > 2 else []
+    p = subprocess.Popen(cmd + [sys.executable, str(ROOT / "main.py"), "--config", str(cfg)], stdout=subprocess.PIPE,
+                         text=True, env=env)
+    for line in p.stdout:
+        if "Iris is ready" in line:
+            break
+    time.sleep(5)                                   # let start-up work (warm-up, first speech) settle
+    proc = psutil.Process(p.pid)
+    cpu0, t0, rss = proc.cpu_times(), time.monotonic(), []
+    while time.monotonic() - t0 < args.seconds:
+        rss.append(proc.memory_info().rss / 2**20)
+        time.sleep(1)
+    cpu1, elapsed = proc.cpu_times(), time.monotonic() - t0
+    sockets = [c for c in proc.net_connections(kind="inet")]
+    p.terminate(); p.wait(30); xvfb.terminate()
+    busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    write_table("idle_service.md", f"Idle assistant over {args.seconds} s (shipped model loaded, clipboard and one "
+                "folder watched, hotkeys on, no tray host).", ["measure", "value", "target"],
+                [["CPU (percent of one core)", f"{100 * busy / elapsed:.2f}", "under 1"],
+                 ["resident memory, median (MB)", f"{sorted(rss)[len(rss) // 2]:.0f}", "at most 600"],
+                 ["resident memory, max (MB)", f"{max(rss):.0f}", "at most 600"],
+                 ["network sockets (inet)", str(len(sockets)), "0"]])
+
+
+if __name__ == "__main__":
+    main()
