@@ -172,3 +172,16 @@ def test_shipped_model_names_the_main_subject():
     captioner = Captioner(device="cpu")
     caps = captioner.caption([Image.open(FLICKR / "images" / r["image"]) for r in recs])
     assert all("dog" in c.words for c in caps), [c.text for c in caps]
+
+
+def test_training_resumes_from_its_last_checkpoint(tiny, tmp_path):
+    _, root = tiny
+    base = dict(limit=12, batch_images=4, min_freq=1, patience=10, cache_dir=str(root / "cache"),
+                out_dir=str(tmp_path), decoder_hparams=TINY)
+    train(TrainConfig(epochs=2, **base), log=lambda m: None)
+    said = []
+    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
+    assert said[0].startswith("resuming after epoch 2")
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["training"]["epoch"] == 3

@@ -1,0 +1,27 @@
+"""The history database: private to the user, a cache of captions, failures recorded."""
+import stat
+
+from PIL import Image
+
+from assistant.history import History, default_path, image_hash
+
+
+def test_history_is_private_records_failures_and_caches_by_pixels(tmp_path):
+    h = History()
+    assert default_path().is_file()
+    assert stat.S_IMODE(default_path().stat().st_mode) & 0o077 == 0        # only the owner can read it
+    assert stat.S_IMODE(default_path().parent.stat().st_mode) == 0o700
+    img = Image.new("RGB", (32, 32), "red")
+    digest = image_hash(img)
+    assert digest == image_hash(img.copy()) != image_hash(Image.new("RGB", (32, 32), "blue"))
+    assert h.cached(digest, "m1") is None
+    h.add("folder", path=tmp_path / "a.jpg", digest=digest, model="m1", caption="a red square", score=-0.5)
+    h.add("folder", path=tmp_path / "b.jpg", error="b.jpg: empty file (0 bytes)")
+    assert h.cached(digest, "m1") == ("a red square", -0.5)
+    assert h.cached(digest, "another model") is None        # a new model captions afresh
+    rows = h.recent(5)
+    assert [r["status"] for r in rows] == ["failed", "ok"]
+    assert rows[0]["error"].endswith("empty file (0 bytes)")
+    h.close()
+    # Reopening finds everything (one transaction per row).
+    assert len(History().recent(10)) == 2
