@@ -3,7 +3,6 @@
 Run with no command to start the assistant in the background."""
 import argparse
 import sys
-from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -114,6 +114,8 @@ class FolderWatcher:
             with self._lock:
                 items = list(self._pending.items())
             for path, (size, mtime, since) in items:
+                if self._stop.is_set():
+                    return
                 try:
                     st = path.stat()
                     current = (st.st_size, st.st_mtime_ns)

@@ -6,7 +6,6 @@ import os
 import platform
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Callable

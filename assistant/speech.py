@@ -5,7 +5,6 @@ can kill, because the engine's own Linux playback blocks and cannot be stopped.
 If no engine or no audio device works, captions are still printed, and the
 reason is said once."""
 import itertools
-import os
 import platform
 import queue
 import shutil

@@ -87,7 +87,12 @@ class Worker:
             return
         self.ready.set()
         while not self._stop.is_set():
-            did = self._one_urgent() or self._file_batch()
+            try:
+                did = self._one_urgent() or self._file_batch()
+            except Exception as e:      # never let one bad image silence the assistant
+                self.log(f"Iris: could not describe that image ({type(e).__name__}: {e})")
+                self.announce(Announcement("Sorry, that image could not be described."))
+                continue
             if did:
                 continue
             if self._burst.captions or self._burst.failures:
@@ -145,7 +150,12 @@ class Worker:
             hit = self.history.cached(digest, self.model_id) if self.history else None
             todo.append((path, image, digest, hit))
         fresh = [t for t in todo if t[3] is None]
-        captions = iter(self.captioner.caption([t[1] for t in fresh])) if fresh else iter(())
+        try:
+            captions = iter(self.captioner.caption([t[1] for t in fresh])) if fresh else iter(())
+        except Exception as e:          # recorded per file, so nothing is lost silently
+            for path, *_ in fresh:
+                self._file_failed(path, f"{path}: could not be described ({type(e).__name__}: {e})")
+            todo, captions = [t for t in todo if t[3] is not None], iter(())
         for path, image, digest, hit in todo:
             text, score = hit if hit else (lambda c: (c.text, c.score))(next(captions))
             self._record("folder", path=path, digest=digest, caption=text, score=score)

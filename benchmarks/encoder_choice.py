@@ -11,18 +11,15 @@ its speed. Writes benchmarks/results/encoder_choice.md.
 """
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import two_cores, write_table  # noqa: E402 (puts the project on sys.path)
 from model.data import load_captions  # noqa: E402
 from model.encoder import ENCODERS, Encoder, EncoderWeightsMissing  # noqa: E402
 from model.train import TrainConfig, prepare_data, train  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "encoder_choice.md"
 NATIVE_GRID = {"efficientnet_lite0": 7, "efficientnet_lite1": 8, "efficientnet_lite2": 9}
 
 
@@ -43,7 +40,7 @@ def main() -> None:
     ap.add_argument("--no-train", action="store_true", help="timing only")
     ap.add_argument("--epochs", type=int, default=3)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    two_cores()
     rows = []
     all_names = [r["image"] for r in load_captions()]
     for name, spec in ENCODERS.items():
@@ -67,19 +64,12 @@ def main() -> None:
     resnet = torch.nn.Sequential(*list(torchvision.models.resnet152(weights=None).children())[:-2]).eval()
     rows.append({"encoder": "resnet152 (resmem)", "licence": "non-commercial", "px": 224, "grid": 7,
                  "b1": ms_per_image(resnet, 224, 1), "b8": ms_per_image(resnet, 224, 8), "bleu": None})
-    lines = ["Encoder choice: 2 CPU threads, median ms per image; val BLEU-4 (x100, greedy) of an attention",
-             f"decoder trained {args.epochs} epochs on the first 2,000 train images with that encoder's features.", "",
-             "| encoder | licence | input px | grid | ms/image batch 1 | ms/image batch 8 | val BLEU-4 |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        bleu = f"{r['bleu']:.2f}" if r["bleu"] is not None else "not trained here"
-        lines.append(f"| {r['encoder']} | {r['licence']} | {r['px']} | {r['grid']}x{r['grid']} | {r['b1']:.1f} | "
-                     f"{r['b8']:.1f} | {bleu} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
-
+    table = [[r["encoder"], r["licence"], r["px"], f"{r['grid']}x{r['grid']}", f"{r['b1']:.1f}", f"{r['b8']:.1f}",
+              f"{r['bleu']:.2f}" if r["bleu"] is not None else "not trained here"] for r in rows]
+    write_table("encoder_choice.md",
+                "Encoder choice: 2 CPU threads, median ms per image; val BLEU-4 (x100, greedy) of an attention decoder "
+                f"trained {args.epochs} epochs on the first 2,000 train images with that encoder's features.",
+                ["encoder", "licence", "input px", "grid", "ms/image batch 1", "ms/image batch 8", "val BLEU-4"], table)
 
 if __name__ == "__main__":
     main()

@@ -6,30 +6,26 @@ and the confidence below which captions are spoken with "possibly".
 Writes benchmarks/results/val_tuning.md."""
 import argparse
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import RESULTS, two_cores  # noqa: E402 (puts the project on sys.path)
 from model.checkpoint import SHIPPED, load_checkpoint  # noqa: E402
-from model.data import load_captions, split  # noqa: E402
+from model.data import DEFAULT_DATA, load_captions, split  # noqa: E402
 from model.encoder import Encoder  # noqa: E402
 from model.features import cached_features  # noqa: E402
 from model.metrics import bleu4  # noqa: E402
-from model.data import DEFAULT_DATA  # noqa: E402
 from model.search import beam_search  # noqa: E402
-from model.vocabulary import tokenize  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "val_tuning.md"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", default=str(SHIPPED))
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    two_cores()
     decoder, vocab, raw = load_checkpoint(Path(args.checkpoint))
     records = load_captions()
     val = split(records, "val")
@@ -64,8 +60,8 @@ def main() -> None:
     lines.append(f"\nThe lowest fifth ends at confidence {edges[1]:.2f}: the hedge threshold (model.hedge_below).")
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "val_tuning.md").write_text(text)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ clipping, learning-rate decay on plateau and early stopping on val BLEU-4.
 Each batch holds B images with all their captions; per-image work (feature
 projection, attention keys) is done once and shared by the five captions."""
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, field

@@ -5,11 +5,9 @@ import hashlib
 import shutil
 import sqlite3
 import subprocess
-import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from assistant.speech import wav_stats
 from conftest import FLICKR
@@ -204,7 +202,7 @@ def test_hostile_files_in_watched_folder_are_each_reported_once_and_recorded(xvf
     staging = tmp_path / "staging"
     staging.mkdir()
     expected = hostile_files(staging, PHOTOS[0])
-    huge = huge_jpeg(staging / "huge.jpg")
+    huge_jpeg(staging / "huge.jpg")
     for p in staging.iterdir():
         shutil.move(p, folder / p.name)                  # moved in, as a download manager does
     (folder / "loop1.jpg").symlink_to(folder / "loop2.jpg")

@@ -1,7 +1,5 @@
 """Real espeak-ng speech through pyttsx3, written to WAV files and measured."""
-import time
 
-import pytest
 
 from assistant.speech import Speaker, wav_stats
 
