@@ -7,7 +7,7 @@ import sys
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="iris",
+        prog="python main.py",
         description="Iris describes images aloud, offline. With no command, it starts the assistant.",
         epilog="Example: python main.py describe photo.jpg --speak")
     p.add_argument("--config", metavar="FILE", help="use this settings file instead of your own")
@@ -31,9 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--checkpoint", metavar="FILE", help="use this model file")
 
     t = sub.add_parser("train", help="train a captioning model on Flickr8k")
-    t.add_argument("--decoder", choices=["attention", "show_and_tell"], default="attention")
-    t.add_argument("--encoder", default="efficientnet_lite2")
-    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--decoder", choices=["attention", "show_and_tell"], default="attention",
+                   help="attention (the shipped model) or the Show-and-Tell baseline")
+    t.add_argument("--encoder", default="efficientnet_lite2", help="image encoder (default efficientnet_lite2)")
+    t.add_argument("--epochs", type=int, default=30, help="most epochs (default 30; stops early when val stops improving)")
     t.add_argument("--max-minutes", type=float, default=0, metavar="M", help="stop after the epoch that passes M minutes")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     t.add_argument("--out", metavar="DIR", help="where checkpoints and the log go (default runs/DECODER)")
@@ -43,10 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score models on the test split")
     e.add_argument("--checkpoint", action="append", metavar="LABEL=FILE",
                    help="model to score (repeatable); default: the shipped model and runs/show_and_tell/best.pt")
-    e.add_argument("--beams", type=int, nargs="+", default=[1, 3], metavar="N")
-    e.add_argument("--output", default="benchmarks/results/evaluation.md", metavar="FILE")
-    e.add_argument("--data", metavar="DIR")
-    e.add_argument("--limit", type=int, default=0, metavar="N")
+    e.add_argument("--beams", type=int, nargs="+", default=[1, 3], metavar="N", help="beam sizes (default 1 3)")
+    e.add_argument("--output", default="benchmarks/results/evaluation.md", metavar="FILE", help="where the table goes")
+    e.add_argument("--data", metavar="DIR", help="Flickr8k folder (default ../shared/data/flickr8k)")
+    e.add_argument("--limit", type=int, default=0, metavar="N", help="score only the first N test images")
 
     h = sub.add_parser("history", help="list recent descriptions")
     h.add_argument("-n", type=int, default=20, help="how many (default 20)")
