@@ -5,6 +5,7 @@ import hashlib
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -86,24 +87,55 @@ def _captioned(s, folder: Path) -> dict[str, int]:
     return counts
 
 
-def test_watched_folder_burst_of_200_each_captioned_exactly_once(xvfb, service_factory, tmp_path):
+def test_watched_folder_burst_of_500_each_captioned_exactly_once_in_bounded_memory(xvfb, service_factory,
+                                                                                   tmp_path):
+    import psutil
     folder = tmp_path / "photos"
     folder.mkdir()
-    s = service_factory(_watch_toml(folder))
+    s = service_factory(_watch_toml(folder).replace("burst_seconds = 1.5", "burst_seconds = 3"))
     s.wait_for("Iris is ready")
-    for p in PHOTOS[:200]:
+    proc = psutil.Process(s.proc.pid)
+    baseline = proc.memory_info().rss
+    peak = [baseline]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            peak.append(proc.memory_info().rss)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    for p in PHOTOS[:500]:
         shutil.copy(p, folder / p.name)
     # Files that are hidden or temporary are not photos to announce.
     for junk in (".hidden.jpg", "~lock.jpg", "download.jpg.part", "notes.txt"):
         shutil.copy(PHOTOS[0], folder / junk)
-    s.wait_for("new photos; the first:", timeout=240)
+    s.wait_for("new photos; the first:", timeout=400)
+    done.set()
+    sampler.join()
     counts = _captioned(s, folder)
-    assert set(counts) == {p.name for p in PHOTOS[:200]}
+    assert set(counts) == {p.name for p in PHOTOS[:500]}
     assert set(counts.values()) == {1}
-    # One spoken summary for the burst, not 200 captions read aloud.
-    assert s.count("Iris says: 200 new photos; the first:") == 1
+    # One spoken summary for the burst, not 500 captions read aloud.
+    assert s.count("Iris says: 500 new photos; the first:") == 1
     assert s.count("Iris says: New photo") == 0
+    # Only paths wait in the bounded queue, never 500 decoded images.
+    assert max(peak) - baseline < 300 * 2**20, (max(peak) - baseline) / 2**20
     assert s.stop() == 0
+
+
+def test_full_file_queue_blocks_the_producer_until_there_is_room(tmp_path):
+    from assistant.worker import FILE_QUEUE_LIMIT, Worker
+    w = Worker(lambda: None, {}, announce=lambda a: None, history=None)   # not started: nothing drains it
+    for i in range(FILE_QUEUE_LIMIT):
+        w.submit_file(tmp_path / f"{i}.jpg")
+    extra = threading.Thread(target=w.submit_file, args=(tmp_path / "extra.jpg",))
+    extra.start()
+    time.sleep(1.5)
+    assert extra.is_alive() and w.files.qsize() == FILE_QUEUE_LIMIT      # back-pressure, not growth
+    w.files.get()
+    extra.join(5)
+    assert not extra.is_alive() and w.files.qsize() == FILE_QUEUE_LIMIT
 
 
 def test_file_written_slowly_is_read_once_when_complete(xvfb, service_factory, tmp_path):
