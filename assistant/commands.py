@@ -131,8 +131,13 @@ def evaluate(args) -> int:
     if args.checkpoint:
         pairs = [c.split("=", 1) if "=" in c else (Path(c).stem, c) for c in args.checkpoint]
     else:
-        pairs = [("Show, Attend and Tell (soft attention)", SHIPPED),
-                 ("Show and Tell baseline", PROJECT / "runs" / "show_and_tell" / "best.pt")]
+        pairs = [("Show, Attend and Tell (soft attention)", SHIPPED)]
+        baseline = PROJECT / "runs" / "show_and_tell" / "best.pt"
+        if baseline.exists():
+            pairs.append(("Show and Tell baseline", baseline))
+        else:
+            print("The Show-and-Tell baseline is not trained here; "
+                  "`python main.py train --decoder show_and_tell` adds it.", file=sys.stderr)
     kw = {"limit": args.limit}
     if args.data:
         kw["data_dir"] = args.data
