@@ -1,6 +1,7 @@
 """The one captioning worker: model loaded and warmed once, then jobs from every
 source. Screen and clipboard requests go ahead of a folder backlog; folder photos
 are captioned in batches and announced as one summary per burst."""
+import math
 import queue
 import threading
 import time
@@ -113,7 +114,6 @@ class Worker:
         return cap.text, cap.score
 
     def _spoken(self, text: str, score: float) -> str:
-        import math
         return hedged(text, math.exp(score), self.settings["model"]["hedge_below"])
 
     def _one_urgent(self) -> bool:
