@@ -2,6 +2,7 @@
 
 Run with no command to start the assistant in the background."""
 import argparse
+import os
 import sys
 
 
@@ -71,4 +72,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Every command has finished, flushed and closed its files by now. Skipping the C++
+    # static destructors avoids an abort ("terminate called without an active exception")
+    # that torch's thread pools can raise at interpreter exit after multi-threaded work.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
