@@ -41,6 +41,7 @@ def main() -> None:
         rss.append(proc.memory_info().rss / 2**20)
         time.sleep(1)
     cpu1, elapsed = proc.cpu_times(), time.monotonic() - t0
+    full = proc.memory_full_info()         # USS: pages private to Iris; RSS also counts shared library pages
     sockets = [c for c in proc.net_connections(kind="inet")]
     p.terminate(); p.wait(30); xvfb.terminate()
     busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
@@ -49,6 +50,8 @@ def main() -> None:
                 [["CPU (percent of one core)", f"{100 * busy / elapsed:.2f}", "under 1"],
                  ["resident memory, median (MB)", f"{sorted(rss)[len(rss) // 2]:.0f}", "at most 600"],
                  ["resident memory, max (MB)", f"{max(rss):.0f}", "at most 600"],
+                 ["private memory (USS, MB) at the end", f"{full.uss / 2**20:.0f}", ""],
+                 ["shared library and file pages in RSS (MB)", f"{full.shared / 2**20:.0f}", ""],
                  ["network sockets (inet)", str(len(sockets)), "0"]])
 
 
