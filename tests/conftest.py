@@ -42,22 +42,47 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 # --- a real X server ------------------------------------------------------------
-@pytest.fixture(scope="session")
-def xvfb():
-    """A private Xvfb on a free display number; DISPLAY points at it for the whole session."""
-    import shutil
+def _start_xvfb(log_path):
+    """Start Xvfb on a free display; returns (process, ":N") once it accepts a connection, else (None, why)."""
     import subprocess
-    if not shutil.which("Xvfb"):
-        pytest.fail("Xvfb is not installed: run `bash install.sh --test`")
+    import time
+    from Xlib import display as xdisplay
     r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            pass_fds=[w], stderr=subprocess.DEVNULL)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                                pass_fds=[w], stderr=log)
     os.close(w)
     number = os.read(r, 16).decode().strip()
     os.close(r)
+    name = f":{number}"
+    end = time.time() + 10
+    while time.time() < end and proc.poll() is None:
+        try:
+            xdisplay.Display(name).close()
+            return proc, name
+        except Exception:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    return None, f"Xvfb on {name} exited with {proc.returncode}"
+
+
+@pytest.fixture(scope="session")
+def xvfb(tmp_path_factory):
+    """A private Xvfb on a free display number; DISPLAY points at it for the whole session."""
+    import shutil
+    if not shutil.which("Xvfb"):
+        pytest.fail("Xvfb is not installed: run `bash install.sh --test`")
+    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    for _ in range(3):
+        proc, name = _start_xvfb(log)
+        if proc:
+            break
+    else:
+        pytest.fail(f"Xvfb would not start ({name}):\n{log.read_text(errors='replace')[-2000:]}")
     old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number}"
-    yield os.environ["DISPLAY"]
+    os.environ["DISPLAY"] = name
+    yield name
     proc.terminate()
     proc.wait(10)
     if old is None:
