@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from common import two_cores, write_table  # noqa: E402 (puts the project on sys.path)
+from common import ROOT, two_cores, write_table  # noqa: E402 (puts the project on sys.path)
 from model.data import load_captions  # noqa: E402
 from model.encoder import ENCODERS, Encoder, EncoderWeightsMissing  # noqa: E402
 from model.train import TrainConfig, prepare_data, train  # noqa: E402
@@ -53,7 +53,7 @@ def main() -> None:
                "b1": ms_per_image(enc, spec.image_size, 1), "b8": ms_per_image(enc, spec.image_size, 8), "bleu": None}
         if not args.no_train:
             cfg = TrainConfig(encoder=name, grid=NATIVE_GRID[name], limit=2000, epochs=args.epochs, patience=99,
-                              out_dir=f"runs/encoder_choice/{name}")
+                              out_dir=str(ROOT / "runs" / "encoder_choice" / name))
             # Lite2's full cache already exists from training the shipped model; others cache their subset.
             prepared = prepare_data(cfg, all_names if name == "efficientnet_lite2" else None)
             best = train(cfg, prepared=prepared)
