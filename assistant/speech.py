@@ -148,11 +148,20 @@ class Speaker:
     def _speak(self, engine, text: str, tmp: Path) -> None:
         target = (self.output_dir / f"utterance-{next(self._counter):04d}.wav") if self.output_dir else tmp / "say.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            engine.save_to_file(text, str(target))
-            engine.runAndWait()
-        except Exception as e:
-            self._problem("synth", f"the speech engine failed ({e}); captions will be printed only.")
+        # pyttsx3's espeak driver writes the WAV before adding the samples that arrive with espeak-ng's
+        # "message terminated" event, so under load a WAV can come out empty: synthesise again.
+        for _ in range(3):
+            try:
+                engine.save_to_file(text, str(target))
+                engine.runAndWait()
+            except Exception as e:
+                self._problem("synth", f"the speech engine failed ({e}); captions will be printed only.")
+                return
+            with wave.open(str(target), "rb") as w:
+                if w.getnframes() > 0:
+                    break
+        else:
+            self._problem("empty", "the speech engine produced no audio; captions will be printed only.")
             return
         if self._cancel.is_set():
             return
