@@ -32,6 +32,11 @@ def _captioner(settings: dict, checkpoint: str | None = None, beam: int | None =
         raise UserError(str(e)) from None
 
 
+def _print_error(r) -> None:
+    """One line per unreadable file: 'PATH: error: why' (the reason already starts with the path)."""
+    print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
+
+
 def describe(args) -> int:
     from assistant.pipeline import caption_files
 
@@ -46,7 +51,7 @@ def describe(args) -> int:
     for n, r in enumerate(caption_files(captioner, paths, keep_images=bool(args.attention_png))):
         if r.error:
             failed += 1
-            print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
+            _print_error(r)
             continue
         print(f"{r.key}: {r.caption.text}", flush=True)
         if speaker:
@@ -92,7 +97,7 @@ def caption_folder(args) -> int:
         bar.update()
         if r.error:
             failed += 1
-            print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
+            _print_error(r)
             continue
         print(f"{r.key}: {r.caption.text}", flush=True)
         if args.sidecar and (problem := write_sidecar(r.key, r.caption.text)):

@@ -8,7 +8,7 @@ from PIL import Image
 
 from model.checkpoint import SHIPPED, load_checkpoint
 from model.encoder import Encoder, preprocess
-from model.search import beam_search, greedy
+from model.search import decode
 
 
 @dataclass
@@ -55,8 +55,7 @@ class Captioner:
     def decode(self, features: torch.Tensor, beam_size: int | None = None) -> list[Caption]:
         beam = beam_size or self.beam_size
         v = self.vocab
-        found = (greedy(self.decoder, features, v.start, v.end, self.max_length) if beam == 1 else
-                 beam_search(self.decoder, features, v.start, v.end, beam, self.max_length))
+        found = decode(self.decoder, features, v.start, v.end, beam, self.max_length)
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid) for d in found]
 
     def caption(self, images: list[Image.Image], beam_size: int | None = None) -> list[Caption]:

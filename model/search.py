@@ -100,3 +100,11 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
         words_b, att_b, _ = _trim(history[r].tolist(), att, end)
         out.append(Decoded(words_b, mean[b, top[b]].item(), att_b))
     return out
+
+
+def decode(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
+           max_length: int = 20) -> list[Decoded]:
+    """Greedy for beam 1 (same result, less work), batched beam search otherwise."""
+    if beam == 1:
+        return greedy(decoder, encoder_out, start, end, max_length)
+    return beam_search(decoder, encoder_out, start, end, beam, max_length)
