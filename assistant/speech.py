@@ -55,6 +55,7 @@ class Speaker:
         self._said_problem: set[str] = set()
         self._counter = itertools.count(1)
         self.ready = threading.Event()
+        self._voice_id: str | None = None
         self.engine_ok = False
         self.spoken: list[tuple[str, float]] = []   # (text, time of first audio), for history and benchmarks
         self._thread = threading.Thread(target=self._run, name=self.THREAD, daemon=True)
@@ -109,10 +110,9 @@ class Speaker:
         try:
             import pyttsx3
             engine = pyttsx3.init()
-            engine.setProperty("rate", int(self.settings["rate"]))
-            engine.setProperty("volume", float(self.settings["volume"]))
             if wanted := self.settings.get("voice"):
-                self._choose_voice(engine, wanted)
+                self._voice_id = self._choose_voice(engine, wanted)
+            self._apply_settings(engine)
             self.engine_ok = True
         except Exception as e:   # no espeak-ng library, no SAPI, unknown voice...
             self._problem("engine", f"no speech engine works ({type(e).__name__}: {e}). "
@@ -135,15 +135,23 @@ class Speaker:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _choose_voice(self, engine, wanted: str) -> None:
-        """Pick a voice by id or name; an unknown one is said once and the default kept."""
+    def _choose_voice(self, engine, wanted: str) -> str | None:
+        """The id of the voice named by id or name; an unknown one is said once and the default kept."""
         voices = engine.getProperty("voices") or []
         for v in voices:
             if wanted.lower() in (str(v.id).lower(), str(v.name).lower()):
-                engine.setProperty("voice", v.id)
-                return
+                return v.id
         some = ", ".join(str(v.name) for v in voices[:5])
         self._problem("voice", f"voice '{wanted}' not found; using the default voice. Voices include: {some}")
+        return None
+
+    def _apply_settings(self, engine) -> None:
+        """Rate, volume and voice, queued before every utterance: espeak-ng keeps them in global state that a
+        second engine instance in the process (tests, or an engine pyttsx3 rebuilds) resets to its defaults."""
+        engine.setProperty("rate", int(self.settings["rate"]))
+        engine.setProperty("volume", float(self.settings["volume"]))
+        if self._voice_id:
+            engine.setProperty("voice", self._voice_id)
 
     def _speak(self, engine, text: str, tmp: Path) -> None:
         target = (self.output_dir / f"utterance-{next(self._counter):04d}.wav") if self.output_dir else tmp / "say.wav"
@@ -152,6 +160,7 @@ class Speaker:
         # "message terminated" event, so under load a WAV can come out empty: synthesise again.
         for _ in range(3):
             try:
+                self._apply_settings(engine)
                 engine.save_to_file(text, str(target))
                 engine.runAndWait()
             except Exception as e:

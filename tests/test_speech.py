@@ -1,5 +1,5 @@
 """Real espeak-ng speech through pyttsx3, written to WAV files and measured."""
-
+import subprocess
 
 from assistant.speech import Speaker, wav_stats
 
@@ -35,6 +35,12 @@ def test_rate_setting_changes_speaking_speed(tmp_path):
         s.close()
         durations[rate] = wav_stats(wavs(tmp_path / str(rate))[0])[0]
     assert durations[100] > 2 * durations[300]
+    # and nothing is cut off: each WAV is as long as espeak-ng's own rendering at that rate
+    for rate, seconds in durations.items():
+        cli = tmp_path / f"cli-{rate}.wav"
+        subprocess.run(["espeak-ng", "-s", str(rate), "-w", str(cli), "Two children are playing football in a park."],
+                       check=True)
+        assert abs(seconds - wav_stats(cli)[0]) < 0.15, (rate, seconds, wav_stats(cli)[0])
 
 
 def test_stop_speaking_drops_everything_queued(tmp_path):
