@@ -8,6 +8,7 @@ import torch
 
 
 LENGTH_ALPHA = 0.5    # chosen on the val split (benchmarks/results/val_tuning.md)
+NO_REPEAT = 3         # a caption may not say the same 3 words twice ("a brown dog is biting a brown dog"); 0: off
 
 
 @dataclass
@@ -23,8 +24,19 @@ def _trim(ids, alphas, end: int):
     return ids[:n], (alphas[:n] if alphas is not None else None), min(n + 1, len(ids))
 
 
+def _block_repeats(logp: torch.Tensor, history: torch.Tensor, n: int) -> torch.Tensor:
+    """logp with -inf for every word that would complete an n-gram already in that row's history."""
+    if n <= 0 or history.size(1) < n:
+        return logp
+    grams = history.unfold(1, n, 1)                                      # (rows, positions, n)
+    match = (grams[:, :, :-1] == history[:, None, -(n - 1):]).all(2)      # earlier n-1 words = the last n-1
+    ban = torch.where(match, float("-inf"), 0.0).to(logp.dtype)
+    return logp + torch.zeros_like(logp).scatter_add_(1, grams[:, :, -1], ban)
+
+
 @torch.inference_mode()
-def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length: int = 20) -> list[Decoded]:
+def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length: int = 20,
+           no_repeat: int = NO_REPEAT) -> list[Decoded]:
     batch = encoder_out.size(0)
     state = decoder.init_state(encoder_out)
     words = torch.full((batch,), start, dtype=torch.long, device=encoder_out.device)
@@ -32,7 +44,10 @@ def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length:
     ids, logps, alphas = [], [], []
     for _ in range(max_length):
         logits, state, alpha = decoder.step(state, words)
-        logp, words = torch.log_softmax(logits, 1).max(1)
+        logp = torch.log_softmax(logits, 1)
+        if ids:
+            logp = _block_repeats(logp, torch.stack(ids, 1), no_repeat)
+        logp, words = logp.max(1)
         ids.append(words); logps.append(logp)
         if alpha is not None:
             alphas.append(alpha)
@@ -50,7 +65,7 @@ def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length:
 
 @torch.inference_mode()
 def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
-                max_length: int = 20, length_alpha: float = LENGTH_ALPHA) -> list[Decoded]:
+                max_length: int = 20, length_alpha: float = LENGTH_ALPHA, no_repeat: int = NO_REPEAT) -> list[Decoded]:
     """All images and all their beams advance together as one batch of B*k rows.
 
     A finished hypothesis is frozen: it may only emit <pad> at no cost, so it keeps
@@ -71,7 +86,7 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
     pad = 0
     for _ in range(max_length):
         logits, state, alpha = decoder.step(state, words)
-        logp = torch.log_softmax(logits, 1)
+        logp = _block_repeats(torch.log_softmax(logits, 1), history, no_repeat)
         vocab = logp.size(1)
         frozen = torch.full_like(logp, float("-inf"))
         frozen[:, pad] = 0.0
@@ -103,8 +118,8 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
 
 
 def decode(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
-           max_length: int = 20) -> list[Decoded]:
+           max_length: int = 20, no_repeat: int = NO_REPEAT) -> list[Decoded]:
     """Greedy for beam 1 (same result, less work), batched beam search otherwise."""
     if beam == 1:
-        return greedy(decoder, encoder_out, start, end, max_length)
-    return beam_search(decoder, encoder_out, start, end, beam, max_length)
+        return greedy(decoder, encoder_out, start, end, max_length, no_repeat=no_repeat)
+    return beam_search(decoder, encoder_out, start, end, beam, max_length, no_repeat=no_repeat)

@@ -110,6 +110,19 @@ def test_beam_search_never_repeats_end_and_respects_length(tiny, features):
             assert len(d.alphas) == len(d.ids)
 
 
+def _trigrams(ids):
+    return list(zip(ids, ids[1:], ids[2:]))
+
+
+def test_no_caption_says_the_same_three_words_twice(tiny, features):
+    dec, vocab, _ = load_checkpoint(tiny[0])
+    unblocked = [d.ids for d in greedy(dec, features, vocab.start, vocab.end, max_length=20, no_repeat=0)]
+    assert any(len(set(_trigrams(ids))) < len(_trigrams(ids)) for ids in unblocked)   # the tiny model does repeat
+    for search in (greedy, lambda *a, **k: beam_search(*a, beam=3, **k)):
+        for d in search(dec, features, vocab.start, vocab.end, max_length=20, no_repeat=3):
+            assert len(set(_trigrams(d.ids))) == len(_trigrams(d.ids)), vocab.decode(d.ids)
+
+
 def test_beam_search_is_never_worse_than_greedy_on_its_own_score(tiny, features):
     dec, vocab, _ = load_checkpoint(tiny[0])
     g = greedy(dec, features, vocab.start, vocab.end)
