@@ -21,7 +21,7 @@ from model.decoder import build_decoder
 from model.encoder import Encoder
 from model.features import DEFAULT_CACHE, cached_features
 from model.metrics import bleu4
-from model.search import greedy
+from model.search import decode
 from model.vocabulary import Vocabulary
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -42,6 +42,7 @@ class TrainConfig:
     alpha_c: float = 1.0          # weight of the doubly stochastic attention penalty
     clip: float = 5.0
     patience: int = 4             # epochs without a better val BLEU-4 before stopping
+    val_beam: int = 3             # val BLEU-4 (selection, LR decay, early stopping) decoded as the assistant does
     max_minutes: float = 0.0      # 0: no time limit
     limit: int = 0                # >0: only this many train and val images (quick runs, tests)
     seed: int = 0
@@ -90,12 +91,12 @@ def teacher_forced_loss(decoder, features, rows, caps, lengths, alpha_c: float):
     return loss
 
 
-def validate(decoder, data: CaptionData, vocab: Vocabulary, chunk: int = 250) -> float:
+def validate(decoder, data: CaptionData, vocab: Vocabulary, beam: int = 3, chunk: int = 250) -> float:
     decoder.eval()
     hyps = []
     for i in range(0, len(data), chunk):
         feats = data.features[i:i + chunk].float()
-        hyps += [vocab.decode(d.ids) for d in greedy(decoder, feats, vocab.start, vocab.end)]
+        hyps += [vocab.decode(d.ids) for d in decode(decoder, feats, vocab.start, vocab.end, beam)]
     decoder.train()
     return bleu4(hyps, data.references)
 
@@ -155,7 +156,7 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
             nn.utils.clip_grad_norm_(decoder.parameters(), cfg.clip)
             optimizer.step()
             losses.append(loss.item())
-        score = validate(decoder, val_data, vocab)
+        score = validate(decoder, val_data, vocab, cfg.val_beam)
         scheduler.step(score)
         entry = {"epoch": epoch, "loss": float(np.mean(losses)), "val_bleu4": score,
                  "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1)}
