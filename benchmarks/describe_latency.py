@@ -70,7 +70,7 @@ def main() -> None:
         t0 = time.perf_counter()
         image = grab("under_mouse")
         t1 = time.perf_counter()
-        x = c.prepare(image).unsqueeze(0)
+        x = c.prepare(image)[None]
         t2 = time.perf_counter()
         with torch.inference_mode():
             feats = c.encode(x)

@@ -26,9 +26,9 @@ def plain_loop(paths) -> float:
     c.warm_up()
     t = time.perf_counter()
     for p in paths:
-        x = c.prepare(open_image(p)).unsqueeze(0)
+        x = c.prepare(open_image(p))[None]
         with torch.inference_mode():
-            greedy(c.decoder, c.encoder(x), c.vocab.start, c.vocab.end, c.max_length)
+            greedy(c.decoder, c.encode(x), c.vocab.start, c.vocab.end, c.max_length)
     return len(paths) / (time.perf_counter() - t)
 
 

@@ -3,11 +3,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
 from model.checkpoint import SHIPPED, load_checkpoint
-from model.encoder import Encoder, preprocess
+from model.encoder import Encoder, normalise, resizer
 from model.search import decode
 
 
@@ -40,17 +41,14 @@ class Captioner:
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED
         self.decoder, self.vocab, raw = load_checkpoint(self.checkpoint, self.device)
         self.encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"]).to(self.device).eval()
-        self.transform = preprocess(self.encoder.spec)
+        self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
 
-    def prepare(self, image: Image.Image) -> torch.Tensor:
-        """PIL image (any mode, any size) -> normalised input tensor."""
-        return self.transform(image.convert("RGB"))
-
     @torch.inference_mode()
-    def encode(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.encoder(batch.to(self.device))
+    def encode(self, pixels: np.ndarray) -> torch.Tensor:
+        """(B, S, S, 3) uint8 pixels from prepare() -> region features."""
+        return self.encoder(normalise(pixels).to(self.device))
 
     def decode(self, features: torch.Tensor, beam_size: int | None = None) -> list[Caption]:
         beam = beam_size or self.beam_size
@@ -61,7 +59,7 @@ class Captioner:
     def caption(self, images: list[Image.Image], beam_size: int | None = None) -> list[Caption]:
         if not images:
             return []
-        return self.decode(self.encode(torch.stack([self.prepare(im) for im in images])), beam_size)
+        return self.decode(self.encode(np.stack([self.prepare(im) for im in images])), beam_size)
 
     def warm_up(self) -> None:
         """One throw-away caption so the first real request is not slowed by lazy initialisation."""

@@ -6,8 +6,11 @@ stored squashed, so the model sees the same geometry at inference."""
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from torchvision import transforms
 
@@ -53,14 +56,19 @@ def weights_path(spec: EncoderSpec) -> Path:
     raise EncoderWeightsMissing(f"The package '{spec.package}' is installed but its .pth weights file is missing. {fix}")
 
 
-def preprocess(spec: EncoderSpec) -> transforms.Compose:
-    """PIL image -> normalised tensor, as the TensorFlow-ported weights expect (mean 0.5, std 0.5, bicubic)."""
-    return transforms.Compose([
-        transforms.Resize((spec.image_size, spec.image_size), interpolation=transforms.InterpolationMode.BICUBIC,
-                          antialias=True),
-        transforms.ToTensor(),
-        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    ])
+def resizer(spec: EncoderSpec) -> Callable[[Image.Image], np.ndarray]:
+    """PIL image (any mode, any size) -> (S, S, 3) uint8 pixels, bicubic as the weights were trained.
+
+    Pure PIL and numpy, no torch: it runs on loader threads while torch computes on all cores."""
+    resize = transforms.Resize((spec.image_size, spec.image_size),
+                               interpolation=transforms.InterpolationMode.BICUBIC, antialias=True)
+    return lambda image: np.array(resize(image.convert("RGB")))     # a writable copy, as torch wants
+
+
+def normalise(pixels) -> torch.Tensor:
+    """(B, S, S, 3) uint8 pixels -> (B, 3, S, S) floats in [-1, 1] (mean 0.5, std 0.5: the TensorFlow-ported
+    weights' convention); the same arithmetic as torchvision's ToTensor + Normalize."""
+    return torch.as_tensor(pixels).permute(0, 3, 1, 2).float().div(255).sub(0.5).div(0.5)
 
 
 class Encoder(nn.Module):

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from model.encoder import Encoder, preprocess
+from model.encoder import Encoder, normalise, resizer
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / "cache" / "features"
 
@@ -20,15 +20,15 @@ def cache_key(encoder: Encoder) -> str:
 
 
 class _Images(torch.utils.data.Dataset):
-    def __init__(self, paths, transform):
-        self.paths, self.transform = paths, transform
+    def __init__(self, paths, resize):
+        self.paths, self.resize = paths, resize
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, i):
         with Image.open(self.paths[i]) as im:
-            return self.transform(im.convert("RGB"))
+            return self.resize(im)
 
 
 def cached_features(encoder: Encoder, images_dir: Path, names: list[str], cache_dir: Path = DEFAULT_CACHE,
@@ -46,13 +46,13 @@ def cached_features(encoder: Encoder, images_dir: Path, names: list[str], cache_
     meta_path.unlink(missing_ok=True)   # mark incomplete while writing
     shape = (len(names), encoder.grid * encoder.grid, encoder.spec.channels)
     out = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.float16, shape=shape)
-    loader = torch.utils.data.DataLoader(_Images([Path(images_dir) / n for n in names], preprocess(encoder.spec)),
+    loader = torch.utils.data.DataLoader(_Images([Path(images_dir) / n for n in names], resizer(encoder.spec)),
                                          batch_size=batch_size, num_workers=1)
     encoder.eval()
     i = 0
     with torch.inference_mode():
         for batch in tqdm(loader, desc=f"encoding images ({key})", unit="batch"):
-            feats = encoder(batch).numpy().astype(np.float16)
+            feats = encoder(normalise(batch)).numpy().astype(np.float16)
             out[i:i + len(feats)] = feats
             i += len(feats)
     out.flush()
