@@ -5,6 +5,7 @@ an idle Iris costs no CPU; elsewhere we poll Pillow's ImageGrab.grabclipboard().
 An image already seen (same pixels) is not announced again."""
 import os
 import select
+import sys
 import threading
 from typing import Callable
 
@@ -33,6 +34,8 @@ class ClipboardWatcher:
 
     def start(self) -> str | None:
         """Start watching; returns why the clipboard cannot be watched, or None."""
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return "there is no display, so no clipboard"
         try:
             first = read_clipboard_image()      # what is there already is not "new"
         except NotImplementedError:

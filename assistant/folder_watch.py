@@ -5,6 +5,7 @@ only once per (path, size, modification time): the created/modified/closed
 events a single copy produces count as one photo. Hidden and temporary files
 are ignored. `on_file` may block; that is the back-pressure that keeps a burst
 of thousands of files from piling up in memory (only paths wait here)."""
+import os
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,28 @@ from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
 from assistant.images import is_candidate
+
+
+def unlistable(folder: Path, recursive: bool) -> list[tuple[Path, str]]:
+    """(folder, why) for the folder, or any folder below it when recursive, that we may not list.
+
+    inotify needs read permission, and watchdog silently skips a folder it may not
+    watch, so without this check photos saved there would be missed without a word."""
+    found: list[tuple[Path, str]] = []
+
+    def note(e: OSError) -> None:
+        found.append((Path(e.filename), (e.strerror or str(e)).lower()))
+
+    if recursive:
+        for _ in os.walk(folder, onerror=note):
+            pass
+    else:
+        try:
+            with os.scandir(folder):
+                pass
+        except OSError as e:
+            note(e)
+    return found
 
 
 class _Handler(FileSystemEventHandler):
@@ -54,6 +77,12 @@ class FolderWatcher:
             if not folder.is_dir():
                 problems.append(f"{folder} is not a folder; not watching it")
                 continue
+            blocked = unlistable(folder, self.recursive)
+            if blocked and blocked[0][0] == folder:
+                problems.append(f"cannot watch {folder}: {blocked[0][1]}")
+                continue
+            problems += [f"cannot look inside {sub} ({why}); photos saved there will not be noticed"
+                         for sub, why in blocked]
             try:
                 self._observer.schedule(_Handler(self), str(folder), recursive=self.recursive)
                 watching += 1

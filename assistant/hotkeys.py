@@ -1,9 +1,13 @@
 """Global keyboard shortcuts (pynput). Returns None, with the reason, when no display allows them."""
+import os
+import sys
 from typing import Callable
 
 
 def start_hotkeys(bindings: dict[str, Callable[[], None]]):
     """bindings: pynput combo ("<ctrl>+<alt>+d") -> callback. Returns (listener or None, problem or None)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return None, "there is no display to listen on"
     try:
         from pynput import keyboard
         for combo in bindings:
@@ -16,4 +20,5 @@ def start_hotkeys(bindings: dict[str, Callable[[], None]]):
     except ValueError as e:
         return None, f"a hotkey in settings is not a valid key combination ({e})"
     except Exception as e:   # ImportError/Xlib errors when there is no display
-        return None, f"keyboard shortcuts are not available ({type(e).__name__}: {e})"
+        first = (str(e).strip().splitlines() or [""])[0]     # pynput appends a page of resolutions
+        return None, f"keyboard shortcuts are not available ({type(e).__name__}: {first})"

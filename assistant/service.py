@@ -28,6 +28,7 @@ class Service:
         self.last_text = ""
         self.speaker = self.history = self.worker = None
         self.hotkeys = self.clipboard = self.folders = self.tray = None
+        self.problems: list[str] = []    # what cannot work here, printed at once and spoken with "ready"
 
     # --- actions (hotkeys, tray) ------------------------------------------------
     def announce(self, a: Announcement) -> None:
@@ -101,7 +102,9 @@ class Service:
 
     # --- life cycle ---------------------------------------------------------------
     def _problem(self, what: str, why: str) -> None:
+        why = " ".join(why.split())           # one line: it is printed and spoken
         self.log(f"Iris: {what}: {why}")
+        self.problems.append(f"{what}: {why}")
 
     def _start_sources(self) -> None:
         s = self.settings
@@ -155,7 +158,11 @@ class Service:
             return 2
         self._start_sources()
         keys = self.settings["hotkeys"]
-        self.announce(Announcement(f"Iris is ready. Press {_spoken_keys(keys['describe_screen'])} to describe the screen."))
+        ready = f"Iris is ready. Press {_spoken_keys(keys['describe_screen'])} to describe the screen."
+        if self.problems:     # a user who cannot see the terminal hears them too, once
+            ready += f" {len(self.problems)} {'thing does' if len(self.problems) == 1 else 'things do'} not work: " \
+                     + "; ".join(self.problems) + "."
+        self.announce(Announcement(ready))
         self.stop_event.wait()
         self.log("Iris is stopping.")
         self._shutdown()

@@ -26,6 +26,12 @@ def run_main(*args, env=None, timeout=300, cwd=ROOT):
                           timeout=timeout, env=full_env, cwd=cwd)
 
 
+# Root reads any file whatever its mode; without these two capabilities file permissions bind it too.
+# Prefix a command with this to see what a user without permission sees (CI runs the tests as root).
+HONOUR_PERMISSIONS = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
+                       "--inh-caps", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else [])
+
+
 TINY = dict(embed_dim=32, hidden_dim=64, attention_dim=32, feature_dim=64)
 
 
@@ -111,7 +117,7 @@ def trayer(xvfb):
 class ServiceProcess:
     """`python main.py run` as a real process, its output collected line by line."""
 
-    def __init__(self, settings_toml: str, tmp_path, env=None):
+    def __init__(self, settings_toml: str, tmp_path, env=None, prefix=()):
         import subprocess
         import threading
         self.config = tmp_path / "settings.toml"
@@ -119,7 +125,7 @@ class ServiceProcess:
         self.lines: list[str] = []
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         full_env = {k: v for k, v in full_env.items() if v is not None}
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--config", str(self.config), "run"],
+        self.proc = subprocess.Popen([*prefix, sys.executable, str(ROOT / "main.py"), "--config", str(self.config), "run"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
                                      cwd=ROOT)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -164,11 +170,11 @@ def service_factory(tmp_path, tiny_checkpoint):
     """Start assistants with the tiny model, speech to WAV files; each is stopped at the end of the test."""
     started = []
 
-    def start(extra_toml: str = "", env=None, beam: int = 1, speech_extra: str = "") -> ServiceProcess:
+    def start(extra_toml: str = "", env=None, beam: int = 1, speech_extra: str = "", prefix=()) -> ServiceProcess:
         speech = tmp_path / "speech"
         toml = (f'[model]\ncheckpoint = "{tiny_checkpoint}"\nbeam_size = {beam}\n'
                 f'[speech]\noutput_dir = "{speech}"\n{speech_extra}' + extra_toml)
-        s = ServiceProcess(toml, tmp_path, env)
+        s = ServiceProcess(toml, tmp_path, env, prefix)
         started.append(s)
         return s
 

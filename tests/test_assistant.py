@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from assistant.speech import wav_stats
-from conftest import FLICKR
+from conftest import FLICKR, HONOUR_PERMISSIONS
 
 PHOTOS = sorted((FLICKR / "images").glob("*.jpg"))
 
@@ -205,8 +205,10 @@ def test_without_display_it_keeps_watching_and_says_what_it_cannot_do(service_fa
     folder.mkdir()
     s = service_factory(_watch_toml(folder), env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
     s.wait_for("Iris is ready")
-    assert s.count("no keyboard shortcuts") == 1
-    assert s.count("no tray icon") == 1
+    assert s.count("Iris: no keyboard shortcuts") == 1      # printed once...
+    assert s.count("Iris: no tray icon") == 1
+    ready = [l for l in s.lines if l.startswith("Iris says: Iris is ready")]
+    assert len(ready) == 1 and "no keyboard shortcuts" in ready[0] and "no tray icon" in ready[0]   # ...and said once
     shutil.copy(PHOTOS[0], folder / "a.jpg")
     s.wait_for("Iris says: New photo:", timeout=60)
     assert s.stop() == 0
@@ -291,3 +293,65 @@ def test_running_assistant_opens_no_network_socket(xvfb, service_factory, tmp_pa
     family = [p for p in [proc, *proc.children(recursive=True)]]
     assert [c for p in family for c in p.net_connections(kind="inet")] == []
     assert s.stop() == 0
+
+
+def test_unreadable_folders_and_files_are_reported_once_and_the_rest_is_watched(xvfb, service_factory, tmp_path,
+                                                                                private_dirs):
+    photos, closed, staging = tmp_path / "photos", tmp_path / "closed", tmp_path / "staging"
+    for d in (photos, photos / "locked", closed, staging):
+        d.mkdir()
+    (photos / "locked").chmod(0)
+    closed.chmod(0)
+    s = service_factory(f'[folders]\nwatch = ["{photos}", "{closed}"]\nrecursive = true\nsettle_seconds = 0.5\n'
+                        'burst_seconds = 1.5\n', prefix=HONOUR_PERMISSIONS)
+    s.wait_for("Iris is ready")
+    assert s.count(f"Iris: folder: cannot watch {closed}: permission denied") == 1
+    assert s.count(f"Iris: folder: cannot look inside {photos / 'locked'} (permission denied)") == 1
+    shutil.copy(PHOTOS[0], staging / "secret.jpg")
+    (staging / "secret.jpg").chmod(0)
+    shutil.move(staging / "secret.jpg", photos / "secret.jpg")
+    s.wait_for(f"[folder] {photos / 'secret.jpg'}:", timeout=60)
+    assert "permission denied" in [l for l in s.lines if l.startswith(f"[folder] {photos / 'secret.jpg'}:")][0]
+    shutil.copy(PHOTOS[1], photos / "good.jpg")          # the readable rest is still watched
+    s.wait_for("Iris says: New photo:", timeout=60)
+    assert s.stop() == 0
+    assert _captioned(s, photos) == {"good.jpg": 1, "secret.jpg": 1}     # each reported once
+    db = sqlite3.connect(private_dirs / "xdg-data" / "iris" / "history.sqlite3")
+    assert db.execute("SELECT status FROM captions WHERE path = ?", (str(photos / "secret.jpg"),)).fetchall() \
+        == [("failed",)]
+    for d in (photos / "locked", closed):
+        d.chmod(0o700)
+
+
+def test_without_espeak_ng_captions_are_printed_and_the_reason_said_once(xvfb, service_factory, tmp_path):
+    folder, broken = tmp_path / "photos", tmp_path / "lib"
+    folder.mkdir()
+    broken.mkdir()
+    (broken / "libespeak-ng.so.1").write_bytes(b"")      # found first, cannot be loaded: as if not installed
+    s = service_factory(_watch_toml(folder), env={"LD_LIBRARY_PATH": str(broken)})
+    s.wait_for("Iris is ready")
+    shutil.copy(PHOTOS[0], folder / "a.jpg")
+    s.wait_for("Iris says: New photo:", timeout=60)
+    shutil.copy(PHOTOS[1], folder / "b.jpg")
+    s.wait_for("Iris says: New photo:", count=2, timeout=60)
+    assert s.stop() == 0
+    assert s.count("Speech: no speech engine works") == 1 and s.count("install espeak-ng") == 1
+    assert utterances(tmp_path) == []
+    assert "Traceback" not in s.output
+
+
+def test_without_xclip_the_clipboard_is_reported_once_and_hotkeys_still_work(xvfb, service_factory, tmp_path):
+    import os
+    bin_dir = tmp_path / "bin"                            # every command on PATH except the clipboard tools
+    bin_dir.mkdir()
+    for d in os.environ["PATH"].split(os.pathsep):
+        for tool in Path(d).glob("*") if Path(d).is_dir() else []:
+            if tool.name not in ("xclip", "xsel", "wl-paste") and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    s = service_factory(env={"PATH": str(bin_dir)})
+    s.wait_for("Iris is ready")
+    assert s.count("Iris: clipboard not watched: clipboard images cannot be read: install xclip") == 1
+    xdotool("key", "ctrl+alt+d")
+    s.wait_for("[screen]", timeout=30)
+    assert s.stop() == 0
+    assert s.count("install xclip") == 2                  # printed once, and said once with "Iris is ready"

@@ -1,11 +1,12 @@
 """Opening untrusted images: every failure is one clear message, and nothing is written."""
-import os
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
 from assistant.images import ImageError, is_candidate, open_image
-from conftest import FLICKR
+from conftest import FLICKR, HONOUR_PERMISSIONS, ROOT
 from hostile import hostile_files, huge_jpeg
 
 PHOTO = FLICKR / "images" / "1000268201_693b08cb0e.jpg"
@@ -31,13 +32,16 @@ def test_symlink_loop_missing_file_and_folder(tmp_path):
         open_image(tmp_path / "dir.jpg")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
 def test_unreadable_file(tmp_path):
     p = tmp_path / "secret.jpg"
     p.write_bytes(PHOTO.read_bytes())
     p.chmod(0)
-    with pytest.raises(ImageError, match="permission denied"):
-        open_image(p)
+    # In a child process that file permissions bind even when the tests run as root.
+    probe = ("import sys; from assistant.images import ImageError, open_image\n"
+             "try:\n    open_image(sys.argv[1])\nexcept ImageError as e:\n    print(e)")
+    out = subprocess.run([*HONOUR_PERMISSIONS, sys.executable, "-c", probe, str(p)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert "permission denied" in out.stdout, out.stdout + out.stderr
 
 
 def test_huge_photo_is_read_reduced(tmp_path):
