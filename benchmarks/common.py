@@ -26,11 +26,13 @@ def median(values) -> float:
     return statistics.median(values)
 
 
-def write_table(name: str, title: str, header: list[str], rows: list[list], notes: str = "") -> str:
+def write_table(name: str, title: str, header: list[str], rows: list[list], notes: str = "",
+                append: bool = False) -> str:
     lines = [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     text = "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else "")
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / name).write_text(text)
+    old = (RESULTS / name).read_text() + "\n" if append and (RESULTS / name).exists() else ""
+    (RESULTS / name).write_text(old + text)
     return text

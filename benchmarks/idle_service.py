@@ -18,6 +18,33 @@ from common import ROOT, write_table
 from describe_latency import start_xvfb
 
 
+STAGES = """
+import re, sys, json
+sys.path.insert(0, sys.argv[1])
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
+import numpy
+out = [["Python and numpy", rss()]]
+import torch; out.append(["import torch (CUDA build)", rss()])
+import torchvision; out.append(["import torchvision (its ops import torch._dynamo, which loads triton)", rss()])
+import timm; out.append(["import timm", rss()])
+from model.captioner import Captioner
+c = Captioner(device="cpu"); c.warm_up(); out.append(["shipped model loaded and warmed up", rss()])
+print(json.dumps(out))
+"""
+
+
+def memory_stages() -> list[list[str]]:
+    """Resident memory after each step of start-up, in a fresh process: where the megabytes come from."""
+    import json
+    run = subprocess.run([sys.executable, "-c", STAGES, str(ROOT)], capture_output=True, text=True, check=True)
+    rows, before = [], 0.0
+    for label, mb in json.loads(run.stdout.strip().splitlines()[-1]):
+        rows.append([label, f"{mb:.0f}", f"+{mb - before:.0f}"])
+        before = mb
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60)
@@ -53,6 +80,8 @@ def main() -> None:
                  ["private memory (USS, MB) at the end", f"{full.uss / 2**20:.0f}", ""],
                  ["shared library and file pages in RSS (MB)", f"{full.shared / 2**20:.0f}", ""],
                  ["network sockets (inet)", str(len(sockets)), "0"]])
+    write_table("idle_service.md", "Where the resident memory comes from (a fresh process, step by step):",
+                ["step", "resident MB after it", "added MB"], memory_stages(), append=True)
 
 
 if __name__ == "__main__":
