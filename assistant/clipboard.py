@@ -5,12 +5,12 @@ an idle Iris costs no CPU; elsewhere we poll Pillow's ImageGrab.grabclipboard().
 An image already seen (same pixels) is not announced again."""
 import os
 import select
-import sys
 import threading
 from typing import Callable
 
 from PIL import Image, ImageGrab
 
+from assistant.display import no_display
 from assistant.history import image_hash
 
 
@@ -34,7 +34,7 @@ class ClipboardWatcher:
 
     def start(self) -> str | None:
         """Start watching; returns why the clipboard cannot be watched, or None."""
-        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        if no_display():
             return "there is no display, so no clipboard"
         try:
             first = read_clipboard_image()      # what is there already is not "new"

@@ -1,12 +1,12 @@
 """Global keyboard shortcuts (pynput). Returns None, with the reason, when no display allows them."""
-import os
-import sys
 from typing import Callable
+
+from assistant.display import no_display
 
 
 def start_hotkeys(bindings: dict[str, Callable[[], None]]):
     """bindings: pynput combo ("<ctrl>+<alt>+d") -> callback. Returns (listener or None, problem or None)."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if no_display():
         return None, "there is no display to listen on"
     try:
         from pynput import keyboard
