@@ -16,6 +16,7 @@ import time
 import wave
 from pathlib import Path
 
+SYNTH_TIMEOUT = 20     # seconds to wait for the engine to finish one caption's WAV
 PLAYERS = (["aplay", "-q"], ["paplay"], ["pw-play"], ["play", "-q"])   # tried in this order on Linux
 
 
@@ -56,6 +57,7 @@ class Speaker:
         self._counter = itertools.count(1)
         self.ready = threading.Event()
         self._voice_id: str | None = None
+        self._finished = threading.Event()
         self.engine_ok = False
         self.spoken: list[tuple[str, float]] = []   # (text, time of first audio), for history and benchmarks
         self._thread = threading.Thread(target=self._run, name=self.THREAD, daemon=True)
@@ -110,6 +112,9 @@ class Speaker:
         try:
             import pyttsx3
             engine = pyttsx3.init()
+            # runAndWait can return before espeak-ng's own thread has written the WAV (the first utterance
+            # always did): the driver's "finished-utterance" notice comes after the file is written.
+            engine.connect("finished-utterance", lambda **_: self._finished.set())
             if wanted := self.settings.get("voice"):
                 self._voice_id = self._choose_voice(engine, wanted)
             self._apply_settings(engine)
@@ -130,6 +135,8 @@ class Speaker:
                     self._cancel.clear()
                     if engine is not None:
                         self._speak(engine, text, tmp)
+                except Exception as e:     # the speech thread must outlive any one utterance
+                    self._problem("utterance", f"could not speak a caption ({type(e).__name__}: {e}).")
                 finally:
                     self._queue.task_done()
         finally:
@@ -159,6 +166,8 @@ class Speaker:
         # pyttsx3's espeak driver writes the WAV before adding the samples that arrive with espeak-ng's
         # "message terminated" event, so under load a WAV can come out empty: synthesise again.
         for _ in range(3):
+            target.unlink(missing_ok=True)
+            self._finished.clear()
             try:
                 self._apply_settings(engine)
                 engine.save_to_file(text, str(target))
@@ -166,9 +175,10 @@ class Speaker:
             except Exception as e:
                 self._problem("synth", f"the speech engine failed ({e}); captions will be printed only.")
                 return
-            with wave.open(str(target), "rb") as w:
-                if w.getnframes() > 0:
-                    break
+            if not self._finished.wait(SYNTH_TIMEOUT):
+                self._problem("slow", f"the speech engine took over {SYNTH_TIMEOUT} s for one caption.")
+            if _frames(target) > 0:
+                break
         else:
             self._problem("empty", "the speech engine produced no audio; captions will be printed only.")
             return
@@ -199,6 +209,15 @@ class Speaker:
         if self._player.returncode not in (0, -9) and not self._cancel.is_set():
             reason = (err.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
             self._problem("device", f"cannot play sound ({reason}); captions will be printed only.")
+
+
+def _frames(path: Path) -> int:
+    """Samples in a WAV; 0 when it is missing, empty or not a WAV."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            return w.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return 0
 
 
 def wav_stats(path: Path) -> tuple[float, float]:

@@ -81,3 +81,16 @@ def test_no_audio_device_is_said_once_and_speech_keeps_running(tmp_path, monkeyp
     problems = [m for m in messages if "cannot play sound" in m]
     assert len(problems) == 1, messages
     assert "captions will be printed" in problems[0]
+
+
+def test_a_failing_utterance_is_reported_once_and_the_speech_thread_lives_on(tmp_path):
+    said = []
+    blocked = tmp_path / "out"
+    blocked.write_text("a file where the WAV folder should be")
+    s = speaker(tmp_path, log=said.append)
+    for text in ("First caption.", "Second caption."):
+        s.say(text, interrupt=False)
+        assert s.wait_idle(30)                  # processed, not stuck behind a dead thread
+    assert s._thread.is_alive()
+    s.close()
+    assert len([m for m in said if "could not speak a caption" in m]) == 1, said
