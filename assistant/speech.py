@@ -117,7 +117,6 @@ class Speaker:
             engine.connect("finished-utterance", lambda **_: self._finished.set())
             if wanted := self.settings.get("voice"):
                 self._voice_id = self._choose_voice(engine, wanted)
-            self._apply_settings(engine)
             self.engine_ok = True
         except Exception as e:   # no espeak-ng library, no SAPI, unknown voice...
             self._problem("engine", f"no speech engine works ({type(e).__name__}: {e}). "
@@ -153,8 +152,9 @@ class Speaker:
         return None
 
     def _apply_settings(self, engine) -> None:
-        """Rate, volume and voice, queued before every utterance: espeak-ng keeps them in global state that a
-        second engine instance in the process (tests, or an engine pyttsx3 rebuilds) resets to its defaults."""
+        """Rate, volume and voice, queued before every utterance (so not at start-up too): espeak-ng keeps them
+        in global state that a second engine instance in the process (tests, or an engine pyttsx3 rebuilds)
+        resets to its defaults."""
         engine.setProperty("rate", int(self.settings["rate"]))
         engine.setProperty("volume", float(self.settings["volume"]))
         if self._voice_id:
@@ -163,8 +163,8 @@ class Speaker:
     def _speak(self, engine, text: str, tmp: Path) -> None:
         target = (self.output_dir / f"utterance-{next(self._counter):04d}.wav") if self.output_dir else tmp / "say.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
-        # pyttsx3's espeak driver writes the WAV before adding the samples that arrive with espeak-ng's
-        # "message terminated" event, so under load a WAV can come out empty: synthesise again.
+        # A missing or empty WAV has been seen under load; we now wait for the engine's finished notice,
+        # and should one still come out empty, synthesise again rather than stay silent.
         for _ in range(3):
             target.unlink(missing_ok=True)
             self._finished.clear()

@@ -157,7 +157,10 @@ class Worker:
                 self._file_failed(path, f"{path}: could not be described ({type(e).__name__}: {e})")
             todo, captions = [t for t in todo if t[3] is not None], iter(())
         for path, image, digest, hit in todo:
-            text, score = hit if hit else (lambda c: (c.text, c.score))(next(captions))
+            if hit is None:
+                cap = next(captions)
+                hit = cap.text, cap.score
+            text, score = hit
             self._record("folder", path=path, digest=digest, caption=text, score=score)
             spoken = self._spoken(text, score)
             self.log(f"[folder] {path}: {spoken}")

@@ -51,7 +51,6 @@ def main() -> None:
     args = ap.parse_args()
     two_cores()
     xvfb = start_xvfb()
-    import torch
     from assistant.screen import grab
     from assistant.speech import Speaker
     from model.captioner import Captioner
@@ -72,8 +71,7 @@ def main() -> None:
         t1 = time.perf_counter()
         x = c.prepare(image)[None]
         t2 = time.perf_counter()
-        with torch.inference_mode():
-            feats = c.encode(x)
+        feats = c.encode(x)
         t3 = time.perf_counter()
         caption = c.decode(feats)[0]
         t4 = time.perf_counter()
