@@ -197,3 +197,18 @@ def test_training_resumes_from_its_last_checkpoint(tiny, tmp_path):
     epochs = [json.loads(line)["epoch"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3]
     assert torch.load(tmp_path / "last.pt", weights_only=True)["training"]["epoch"] == 3
+
+
+def test_saved_weights_are_the_moving_average_carried_across_a_resume(tiny, tmp_path):
+    _, root = tiny
+    base = dict(limit=12, batch_images=4, min_freq=1, patience=10, cache_dir=str(root / "cache"),
+                out_dir=str(tmp_path), decoder_hparams=TINY, ema=0.9)
+    train(TrainConfig(epochs=1, **base), log=lambda m: None)
+    train(TrainConfig(epochs=2, resume=True, **base), log=lambda m: None)
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    averaged, raw, saved = last["training"]["averaged"], last["training"]["raw_decoder"], last["decoder"]["state_dict"]
+    assert int(averaged["n_averaged"]) == 6           # 12 images / 4 per step, over two epochs and a resume
+    assert all(torch.equal(saved[k], averaged["module." + k]) for k in saved)
+    assert not all(torch.equal(saved[k], raw[k]) for k in saved)
+    decoder, _, _ = load_checkpoint(tmp_path / "last.pt")    # what the assistant would run: the average
+    assert decoder.embed.weight.equal(averaged["module.embed.weight"])
