@@ -20,8 +20,6 @@ from model.data import load_captions  # noqa: E402
 from model.encoder import ENCODERS, Encoder, EncoderWeightsMissing  # noqa: E402
 from model.train import TrainConfig, prepare_data, train  # noqa: E402
 
-NATIVE_GRID = {"efficientnet_lite0": 7, "efficientnet_lite1": 8, "efficientnet_lite2": 9}
-
 
 def ms_per_image(model, size: int, batch: int, repeats: int = 7) -> float:
     x = torch.randn(batch, 3, size, size)
@@ -45,14 +43,14 @@ def main() -> None:
     all_names = [r["image"] for r in load_captions()]
     for name, spec in ENCODERS.items():
         try:
-            enc = Encoder(name, NATIVE_GRID[name]).eval()
+            enc = Encoder(name, spec.grid).eval()
         except EncoderWeightsMissing as e:
             print(f"skipping {name}: {e}")
             continue
-        row = {"encoder": name, "licence": spec.licence, "px": spec.image_size, "grid": NATIVE_GRID[name],
+        row = {"encoder": name, "licence": spec.licence, "px": spec.image_size, "grid": spec.grid,
                "b1": ms_per_image(enc, spec.image_size, 1), "b8": ms_per_image(enc, spec.image_size, 8), "bleu": None}
         if not args.no_train:
-            cfg = TrainConfig(encoder=name, grid=NATIVE_GRID[name], limit=2000, epochs=args.epochs, patience=99,
+            cfg = TrainConfig(encoder=name, grid=spec.grid, limit=2000, epochs=args.epochs, patience=99,
                               out_dir=str(ROOT / "runs" / "encoder_choice" / name))
             # Lite2's full cache already exists from training the shipped model; others cache their subset.
             prepared = prepare_data(cfg, all_names if name == "efficientnet_lite2" else None)

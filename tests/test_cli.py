@@ -121,3 +121,10 @@ def test_evaluate_writes_a_table_of_coco_metrics(tiny_checkpoint, tmp_path):
     assert "| tiny | 1 |" in text and "| tiny | 2 |" in text
     for metric in ("BLEU-1", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"):
         assert metric in text
+
+
+def test_train_names_the_encoders_it_knows(tmp_path):
+    r = run_main("train", "--encoder", "resnet152", "--out", str(tmp_path), timeout=120)
+    assert r.returncode != 0
+    assert "efficientnet_lite0" in r.stderr and "resnet152" in r.stderr
+    assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())

