@@ -123,10 +123,10 @@ def test_no_caption_says_the_same_three_words_twice(tiny, features):
             assert len(set(_trigrams(d.ids))) == len(_trigrams(d.ids)), vocab.decode(d.ids)
 
 
-def test_beam_search_is_never_worse_than_greedy_on_its_own_score(tiny, features):
+def test_beam_search_ranked_by_mean_log_prob_is_never_worse_than_greedy_on_it(tiny, features):
     dec, vocab, _ = load_checkpoint(tiny[0])
     g = greedy(dec, features, vocab.start, vocab.end)
-    b = beam_search(dec, features, vocab.start, vocab.end, beam=5)
+    b = beam_search(dec, features, vocab.start, vocab.end, beam=5, length_alpha=1.0)   # ranked by that score
     assert sum(x.score for x in b) >= sum(x.score for x in g) - 1e-4
 
 
@@ -183,7 +183,7 @@ def test_shipped_model_names_the_main_subject():
     recs = [r for r in split(load_captions(FLICKR), "test") if all("dog" in c.lower() for c in r["captions"])][:5]
     captioner = Captioner(device="cpu")
     caps = captioner.caption([Image.open(FLICKR / "images" / r["image"]) for r in recs])
-    assert all("dog" in c.words for c in caps), [c.text for c in caps]
+    assert all({"dog", "dogs"} & set(c.words) for c in caps), [c.text for c in caps]
 
 
 def test_training_resumes_from_its_last_checkpoint(tiny, tmp_path):
