@@ -1,6 +1,6 @@
 """Training cost on 2 cores: the one-time encoder feature extraction (timed here on a
 sample of images and scaled to the data set) and seconds per decoder epoch on cached
-features (from the logs of the runs that made our checkpoints). Writes results/training.md.
+features (from the logs of the runs that made the shipped model and the baseline). Writes results/training.md.
 
     .venv/bin/python benchmarks/training.py [--sample 400]
 """
@@ -30,8 +30,12 @@ def main() -> None:
         per_image = (time.perf_counter() - t) / args.sample
     rows = [["feature extraction, EfficientNet-Lite2 260 px (s per 1,000 images)", f"{per_image * 1000:.0f}"],
             [f"feature extraction, all {len(names)} images (min, scaled)", f"{per_image * len(names) / 60:.1f}"]]
-    for run in ("attention", "show_and_tell"):
-        log = ROOT / "runs" / run / "log.jsonl"
+    import torch
+    from model.checkpoint import SHIPPED
+    # The shipped checkpoint remembers the folder its run logged to.
+    shipped_run = torch.load(SHIPPED, weights_only=True)["trained"]["config"]["out_dir"]
+    for run, folder in (("attention", shipped_run), ("show_and_tell", "runs/show_and_tell")):
+        log = ROOT / folder / "log.jsonl"
         if log.exists():
             epochs = [json.loads(line) for line in log.read_text().splitlines()]
             secs = sorted(e["seconds"] for e in epochs)
