@@ -147,7 +147,7 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
         if ckpt["vocabulary"] != vocab.to_json():
             raise RuntimeError(f"{last_path} was trained on another vocabulary; cannot resume it.")
         decoder.load_state_dict(ckpt["training"].get("raw_decoder") or ckpt["decoder"]["state_dict"])
-        if averaged:
+        if averaged and ckpt["training"].get("averaged"):   # a run saved without the average starts one now
             averaged.load_state_dict(ckpt["training"]["averaged"])
         optimizer.load_state_dict(ckpt["training"]["optimizer"])
         scheduler.load_state_dict(ckpt["training"]["scheduler"])

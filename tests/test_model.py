@@ -212,3 +212,13 @@ def test_saved_weights_are_the_moving_average_carried_across_a_resume(tiny, tmp_
     assert not all(torch.equal(saved[k], raw[k]) for k in saved)
     decoder, _, _ = load_checkpoint(tmp_path / "last.pt")    # what the assistant would run: the average
     assert decoder.embed.weight.equal(averaged["module.embed.weight"])
+
+
+def test_a_run_saved_without_the_average_resumes_with_one(tiny, tmp_path):
+    _, root = tiny
+    base = dict(limit=12, batch_images=4, min_freq=1, patience=10, cache_dir=str(root / "cache"),
+                out_dir=str(tmp_path), decoder_hparams=TINY)
+    train(TrainConfig(epochs=1, ema=0, **base), log=lambda m: None)
+    train(TrainConfig(epochs=2, ema=0.9, resume=True, **base), log=lambda m: None)
+    averaged = torch.load(tmp_path / "last.pt", weights_only=True)["training"]["averaged"]
+    assert int(averaged["n_averaged"]) == 3           # the second epoch's steps only
