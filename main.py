@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a captioning model on Flickr8k")
     t.add_argument("--decoder", choices=["attention", "show_and_tell"], default="attention",
                    help="attention (the shipped model) or the Show-and-Tell baseline")
-    t.add_argument("--encoder", default="efficientnet_lite2", help="image encoder: efficientnet_lite0, _lite1 or _lite2 (default efficientnet_lite2); "
+    t.add_argument("--encoder", default="efficientnet_lite2",
+                   help="image encoder: efficientnet_lite0, _lite1 or _lite2 (default efficientnet_lite2); "
                         "features are pooled to its own grid (7x7, 8x8, 9x9)")
     t.add_argument("--epochs", type=int, default=30, help="most epochs (default 30; stops early when val stops improving)")
     t.add_argument("--max-minutes", type=float, default=0, metavar="M", help="stop after the epoch that passes M minutes")

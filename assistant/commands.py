@@ -110,15 +110,14 @@ def caption_folder(args) -> int:
 def train(args) -> int:
     import torch
     from model.data import DataMissing
-    from model.encoder import EncoderWeightsMissing
-    from model.encoder import ENCODERS
+    from model.encoder import ENCODERS, EncoderWeightsMissing
     from model.train import PROJECT, TrainConfig, train as run_training
 
     if args.encoder not in ENCODERS:
         raise UserError(f"unknown encoder {args.encoder!r}; choose one of: {', '.join(ENCODERS)}")
     torch.set_num_threads(os.cpu_count() or 1)
-    cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, grid=ENCODERS[args.encoder].grid, epochs=args.epochs, max_minutes=args.max_minutes,
-                      resume=args.resume, limit=args.limit,
+    cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, grid=ENCODERS[args.encoder].grid,
+                      epochs=args.epochs, max_minutes=args.max_minutes, resume=args.resume, limit=args.limit,
                       out_dir=args.out or str(PROJECT / "runs" / args.decoder))
     if args.data:
         cfg.data_dir = args.data
