@@ -26,6 +26,20 @@ def median(values) -> float:
     return statistics.median(values)
 
 
+def ms_per_image(model, x, repeats: int = 9) -> float:
+    """Median milliseconds per image of model(x) over `repeats` timed calls, after 2 warm-up calls."""
+    import time
+    import torch
+    times = []
+    with torch.inference_mode():
+        model(x), model(x)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - t) * 1000 / len(x))
+    return statistics.median(times)
+
+
 def write_table(name: str, title: str, header: list[str], rows: list[list], notes: str = "",
                 append: bool = False) -> str:
     lines = [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

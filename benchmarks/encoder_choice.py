@@ -16,26 +16,17 @@ shipped model) from their logs, into benchmarks/results/encoder_choice_full.md.
 import argparse
 import json
 import statistics
-import time
 
 import torch
 
-from common import ROOT, two_cores, write_table  # noqa: E402 (puts the project on sys.path)
+from common import ROOT, ms_per_image, two_cores, write_table  # noqa: E402 (puts the project on sys.path)
 from model.data import load_captions  # noqa: E402
 from model.encoder import ENCODERS, Encoder, EncoderWeightsMissing  # noqa: E402
 from model.train import TrainConfig, prepare_data, train  # noqa: E402
 
 
-def ms_per_image(model, size: int, batch: int, repeats: int = 7) -> float:
-    x = torch.randn(batch, 3, size, size)
-    times = []
-    with torch.inference_mode():
-        model(x)
-        for _ in range(repeats):
-            t = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - t) * 1000 / batch)
-    return statistics.median(times)
+def image_batch(size: int, batch: int) -> torch.Tensor:
+    return torch.randn(batch, 3, size, size)
 
 
 def full_runs(runs: list[str]) -> None:
@@ -70,7 +61,8 @@ def main() -> None:
             print(f"skipping {name}: {e}")
             continue
         row = {"encoder": name, "licence": spec.licence, "px": spec.image_size, "grid": spec.grid,
-               "b1": ms_per_image(enc, spec.image_size, 1), "b8": ms_per_image(enc, spec.image_size, 8), "bleu": None}
+               "b1": ms_per_image(enc, image_batch(spec.image_size, 1)),
+               "b8": ms_per_image(enc, image_batch(spec.image_size, 8)), "bleu": None}
         if not args.no_train:
             cfg = TrainConfig(encoder=name, grid=spec.grid, limit=2000, epochs=args.epochs, patience=99,
                               out_dir=str(ROOT / "runs" / "encoder_choice" / name))
@@ -83,7 +75,8 @@ def main() -> None:
     import torchvision
     resnet = torch.nn.Sequential(*list(torchvision.models.resnet152(weights=None).children())[:-2]).eval()
     rows.append({"encoder": "resnet152 (resmem)", "licence": "non-commercial", "px": 224, "grid": 7,
-                 "b1": ms_per_image(resnet, 224, 1), "b8": ms_per_image(resnet, 224, 8), "bleu": None})
+                 "b1": ms_per_image(resnet, image_batch(224, 1)), "b8": ms_per_image(resnet, image_batch(224, 8)),
+                 "bleu": None})
     table = [[r["encoder"], r["licence"], r["px"], f"{r['grid']}x{r['grid']}", f"{r['b1']:.1f}", f"{r['b8']:.1f}",
               f"{r['bleu']:.2f}" if r["bleu"] is not None else "not trained here"] for r in rows]
     write_table("encoder_choice.md",

@@ -1,31 +1,18 @@
 """Encoder speed by memory layout and batch size on 2 CPU cores.
 
 The shipped encoder runs channels-last (model/encoder.py); this measures why, and
-which batch size caption-folder should default to. Each cell is the median of 9
+how the cost per image varies with batch size. Each cell is the median of 9
 timed batches after 2 warm-up batches, in milliseconds per image. Writes
 benchmarks/results/encoder_layout.md.
 
     .venv/bin/python benchmarks/encoder_layout.py [--encoder efficientnet_lite2]
 """
 import argparse
-import statistics
-import time
 
 import torch
 
-from common import two_cores, write_table  # noqa: E402 (puts the project on sys.path)
+from common import ms_per_image, two_cores, write_table  # noqa: E402 (puts the project on sys.path)
 from model.encoder import Encoder  # noqa: E402
-
-
-def ms_per_image(cnn, x: torch.Tensor, repeats: int = 9) -> float:
-    times = []
-    with torch.inference_mode():
-        cnn(x), cnn(x)
-        for _ in range(repeats):
-            t = time.perf_counter()
-            cnn(x)
-            times.append((time.perf_counter() - t) * 1000 / len(x))
-    return statistics.median(times)
 
 
 def main() -> None:
