@@ -25,9 +25,7 @@ def rss():
     return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
 import numpy
 out = [["Python and numpy", rss()]]
-import torch; out.append(["import torch (CUDA build)", rss()])
-import torchvision; out.append(["import torchvision (its ops import torch._dynamo, which loads triton)", rss()])
-import timm; out.append(["import timm", rss()])
+import torch; out.append([f"import torch ({'CUDA' if torch.version.cuda else 'CPU'} build {torch.__version__})", rss()])
 from model.captioner import Captioner
 c = Captioner(device="cpu"); c.warm_up(); out.append(["shipped model loaded and warmed up", rss()])
 print(json.dumps(out))
