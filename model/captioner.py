@@ -40,7 +40,7 @@ class Captioner:
         self.device = resolve_device(device)
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED
         self.decoder, self.vocab, raw = load_checkpoint(self.checkpoint, self.device)
-        self.encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"]).to(self.device).eval()
+        self.encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"]).for_inference().to(self.device)
         self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid

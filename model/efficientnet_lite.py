@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 BN_EPS = 1e-3   # TensorFlow's default, which the ported statistics assume
 
@@ -56,11 +57,20 @@ class BatchNormReLU6(nn.BatchNorm2d):
 
     def __init__(self, channels: int, act: bool = True):
         super().__init__(channels, eps=BN_EPS)
-        self.act = act
+        self.act, self.folded = act, False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = super().forward(x)
-        return F.relu6(x) if self.act else x
+        if not self.folded:
+            x = super().forward(x)
+        # In place: x is always a fresh convolution or batch norm output that nothing else reads, and
+        # skipping the copies makes the encoder about 18 % faster on 2 CPU cores.
+        return F.relu6(x, inplace=True) if self.act else x
+
+    def fold_into(self, conv: nn.Conv2d) -> None:
+        """For inference only: scale and shift conv's weights by this layer's frozen statistics, and skip them."""
+        conv.weight, conv.bias = fuse_conv_bn_weights(conv.weight, conv.bias, self.running_mean, self.running_var,
+                                                      self.eps, self.weight, self.bias)
+        self.folded = True
 
 
 class DepthwiseSeparable(nn.Module):
@@ -74,7 +84,7 @@ class DepthwiseSeparable(nn.Module):
 
     def forward(self, x):
         y = self.bn2(self.conv_pw(self.bn1(self.conv_dw(x))))
-        return x + y if self.skip else y
+        return y.add_(x) if self.skip else y
 
 
 class InvertedResidual(nn.Module):
@@ -90,7 +100,7 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x):
         y = self.bn3(self.conv_pwl(self.bn2(self.conv_dw(self.bn1(self.conv_pw(x))))))
-        return x + y if self.skip else y
+        return y.add_(x) if self.skip else y    # in place, as above: y is a fresh projection
 
 
 class EfficientNetLite(nn.Module):
@@ -113,6 +123,20 @@ class EfficientNetLite(nn.Module):
         self.blocks = nn.Sequential(*stages)
         self.conv_head, self.bn2 = conv(cin, HEAD, 1), BatchNormReLU6(HEAD)
         self.classifier = nn.Linear(HEAD, 1000)
+
+    def fold_batch_norm(self) -> "EfficientNetLite":
+        """Fold every batch norm into the convolution before it: the same outputs to about 1e-5, and on
+        2 CPU cores 15-25 % faster (benchmarks/results/encoder_layout.md). Frozen, so inference only."""
+        for module in self.modules():
+            before = None
+            for child in module.children():     # each batch norm is registered right after its conv
+                if isinstance(child, BatchNormReLU6) and not child.folded:
+                    assert isinstance(before, nn.Conv2d), "a batch norm must follow a convolution"
+                    child.fold_into(before)
+                before = child
+        for p in self.parameters():
+            p.requires_grad = False
+        return self
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn2(self.conv_head(self.blocks(self.bn1(self.conv_stem(x)))))

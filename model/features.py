@@ -48,7 +48,7 @@ def cached_features(encoder: Encoder, images_dir: Path, names: list[str], cache_
     out = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.float16, shape=shape)
     loader = torch.utils.data.DataLoader(_Images([Path(images_dir) / n for n in names], resizer(encoder.spec)),
                                          batch_size=batch_size, num_workers=1)
-    encoder.eval()
+    encoder.for_inference()
     i = 0
     with torch.inference_mode():
         for batch in tqdm(loader, desc=f"encoding images ({key})", unit="batch"):
