@@ -1,11 +1,13 @@
-"""Captioning many images at once: files are read and prepared on one thread
-while another encodes and decodes whole batches, joined by small bounded queues,
-so memory stays flat however many files there are, and results come back in
-input order.
+"""Captioning many images at once: files are read and prepared on one thread while
+captioning workers encode and decode whole batches, joined by small bounded queues,
+so memory stays flat however many files there are, and results come back in input
+order.
 
-Encoding and decoding share one thread on purpose: torch already spreads each
-batch over every core, and two threads issuing torch work at once made each
-wait on the other's thread pool (caption-folder ran at 0.8x a plain loop).
+With one worker, it uses all of torch's threads; that is best for a few images. For
+many, there is one worker per torch thread, each single-threaded: on 2 CPU cores two
+1-thread encoders side by side do more images a second than one 2-thread encoder
+(benchmarks/results/encoder_layout.md), and two workers never wait on each other's
+thread pool, as two 2-thread workers did.
 
 Each job is (key, load) where load() returns a PIL image or raises ImageError."""
 import queue
@@ -14,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
+import torch
 from PIL import Image
 
 from assistant.images import ImageError, open_image
 from model.captioner import Caption, Captioner
 
 _DONE = object()
+ENCODE_CHUNK = 2    # images per encoder call: on a CPU, larger batches only add cache misses (encoder_layout.md)
 
 
 @dataclass
@@ -30,64 +34,113 @@ class Result:
     image: Image.Image | None = None   # kept only when asked (attention plots, hashing)
 
 
-def _pump(target: Callable, out: queue.Queue) -> threading.Thread:
-    """Run a stage; an unexpected crash is passed downstream instead of hanging the pipeline."""
-    def run():
-        try:
-            target()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
-            out.put(e)
-    t = threading.Thread(target=run, daemon=True, name=f"iris-{target.__name__}")
-    t.start()
-    return t
+class _Stages:
+    """The threads of one run, and the queues between them. When the caller stops early (an error, or
+    it closes the iterator) every thread sees `stop` within a tenth of a second and ends: none is left
+    blocked on a queue, or still inside torch when the interpreter exits (that aborts the process)."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def put(self, q: queue.Queue, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def get(self, q: queue.Queue):
+        while not self.stop.is_set():
+            try:
+                return q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        return _DONE
+
+    def start(self, target: Callable, out: queue.Queue, name: str) -> None:
+        """Run a stage; an unexpected crash is passed downstream instead of hanging the pipeline."""
+        def run():
+            try:
+                target()
+            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+                self.put(out, e)
+        t = threading.Thread(target=run, daemon=True, name=f"iris-{name}")
+        t.start()
+        self.threads.append(t)
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
 
 
 def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Image.Image]]], batch_size: int = 16,
-                 beam_size: int | None = None, keep_images: bool = False) -> Iterator[Result]:
-    loaded: queue.Queue = queue.Queue(maxsize=batch_size * 2)
-    results: queue.Queue = queue.Queue(maxsize=batch_size * 4)
+                 beam_size: int | None = None, keep_images: bool = False, workers: int = 1) -> Iterator[Result]:
+    batches: queue.Queue = queue.Queue(maxsize=2 * workers)     # (index, results, pixels) ready to caption
+    results: queue.Queue = queue.Queue(maxsize=2 * workers)     # (index, results) captioned, any order
+    stages = _Stages()
 
     def load():
+        index, batch, pixels = 0, [], []
         for key, loader in jobs:
+            if stages.stop.is_set():
+                return
             try:
                 image = loader()
-                item = (Result(key, image=image if keep_images else None), captioner.prepare(image))
+                pixels.append(captioner.prepare(image))
+                batch.append(Result(key, image=image if keep_images else None))
             except ImageError as e:
-                item = (Result(key, error=str(e)), None)
-            loaded.put(item)
-        loaded.put(_DONE)
+                batch.append(Result(key, error=str(e)))
+            if len(batch) == batch_size:
+                stages.put(batches, (index, batch, pixels))
+                index, batch, pixels = index + 1, [], []
+        if batch:
+            stages.put(batches, (index, batch, pixels))
+        for _ in range(workers):
+            stages.put(batches, _DONE)
 
     def caption():
-        done = False
-        while not done:
-            batch, pixels = [], []
-            while len(pixels) < batch_size:
-                item = loaded.get()
-                if item is _DONE:
-                    done = True
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                result, image = item
-                batch.append(result)
-                if image is not None:
-                    pixels.append(image)
-            captions = iter(captioner.decode(captioner.encode(np.stack(pixels)), beam_size)) if pixels else None
-            for r in batch:
-                if r.error is None:
-                    r.caption = next(captions)
-                results.put(r)
-        results.put(_DONE)
+        if workers > 1:
+            torch.set_num_threads(1)
+        while (item := stages.get(batches)) is not _DONE:
+            index, batch, pixels = item
+            if pixels:
+                features = torch.cat([captioner.encode(np.stack(pixels[i:i + ENCODE_CHUNK]))
+                                      for i in range(0, len(pixels), ENCODE_CHUNK)])
+                captions = iter(captioner.decode(features, beam_size))
+                for r in batch:
+                    if r.error is None:
+                        r.caption = next(captions)
+            stages.put(results, (index, batch))
+        stages.put(results, _DONE)
 
-    _pump(load, loaded); _pump(caption, results)
-    while True:
-        item = results.get()
-        if item is _DONE:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    threads = torch.get_num_threads()
+    stages.start(load, results, "load")      # a crash while loading goes straight to the caller
+    for n in range(workers):
+        stages.start(caption, results, f"caption-{n}")
+    try:
+        waiting, next_index, running = {}, 0, workers
+        while running:
+            item = results.get()
+            if item is _DONE:
+                running -= 1
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            waiting[item[0]] = item[1]
+            while next_index in waiting:        # a later batch may finish first: hold it until its turn
+                yield from waiting.pop(next_index)
+                next_index += 1
+    finally:
+        stages.close()
+        torch.set_num_threads(threads)
 
 
-def caption_files(captioner: Captioner, paths, **kw) -> Iterator[Result]:
-    return caption_jobs(captioner, ((p, (lambda p=p: open_image(p))) for p in paths), **kw)
+def caption_files(captioner: Captioner, paths: list, batch_size: int = 16, **kw) -> Iterator[Result]:
+    """One worker per torch thread when there are at least two batches for each to do, else one."""
+    workers = torch.get_num_threads() if len(paths) >= 2 * batch_size * torch.get_num_threads() else 1
+    return caption_jobs(captioner, ((p, (lambda p=p: open_image(p))) for p in paths), batch_size=batch_size,
+                        workers=workers, **kw)
