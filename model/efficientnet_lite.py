@@ -6,7 +6,7 @@ than the CPU build, and torchvision's import pulls in torch._dynamo, sympy and t
 the idle assistant could not stay under its 600 MB budget. This module needs torch and nothing else.
 
 The layers, their order and their shapes are those of the TensorFlow port the weights packages ship, so
-a state dict loads by position; tests/test_encoder.py checks the features against a reference.
+a state dict loads by position; tests/test_model.py checks the features against a reference.
 Lite variants: ReLU6 instead of swish, no squeeze-excitation, stem and head not scaled."""
 import math
 
