@@ -43,14 +43,12 @@ class _Stages:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
-    def put(self, q: queue.Queue, item) -> bool:
+    def put(self, q: queue.Queue, item) -> None:
         while not self.stop.is_set():
             try:
-                q.put(item, timeout=0.1)
-                return True
+                return q.put(item, timeout=0.1)
             except queue.Full:
                 pass
-        return False
 
     def get(self, q: queue.Queue):
         while not self.stop.is_set():
