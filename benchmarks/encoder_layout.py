@@ -21,8 +21,6 @@ from model.encoder import Encoder  # noqa: E402
 
 def two_workers_ms_per_image(model, x, repeats: int = 9) -> float:
     """Two threads, one intra-op thread each, each running model(x): wall ms per image of the pair."""
-    torch.set_num_threads(1)
-
     def work():
         torch.set_num_threads(1)
         with torch.inference_mode():
@@ -36,7 +34,7 @@ def two_workers_ms_per_image(model, x, repeats: int = 9) -> float:
         [w.join() for w in workers]
         if i >= 2:
             times.append((time.perf_counter() - t) * 1000 / (2 * len(x)))
-    torch.set_num_threads(2)
+    torch.set_num_threads(2)    # the workers' setting is process-wide: back to two for the next cell
     return statistics.median(times)
 
 
