@@ -1,7 +1,23 @@
 """Global keyboard shortcuts (pynput). Returns None, with the reason, when no display allows them."""
+import threading
+import time
 from typing import Callable
 
 from assistant.display import no_display
+
+READY_TIMEOUT = 10.0   # seconds for the listener to connect to the X server
+
+
+def _wait_until_ready(listener, timeout: float = READY_TIMEOUT) -> bool:
+    """pynput's listener.wait() blocks forever when the listener thread dies before it is ready (the X
+    server refused or reset its connection), which would hang start-up in silence. Wait on it from a
+    helper thread instead, only while the listener lives."""
+    waiter = threading.Thread(target=listener.wait, daemon=True, name="iris-hotkeys-ready")
+    waiter.start()
+    end = time.monotonic() + timeout
+    while waiter.is_alive() and listener.is_alive() and time.monotonic() < end:
+        waiter.join(0.05)
+    return not waiter.is_alive()
 
 
 def start_hotkeys(bindings: dict[str, Callable[[], None]]):
@@ -12,13 +28,27 @@ def start_hotkeys(bindings: dict[str, Callable[[], None]]):
         from pynput import keyboard
         for combo in bindings:
             keyboard.HotKey.parse(combo)     # a bad combination is reported, not silently ignored
-        listener = keyboard.GlobalHotKeys(bindings)
+        class Listener(keyboard.GlobalHotKeys):
+            error: Exception | None = None
+
+            def run(self):      # keep why the thread died, instead of a traceback on the terminal
+                try:
+                    super().run()
+                except Exception as e:  # noqa: BLE001 - reported once, as a problem, below
+                    self.error = e
+
+        listener = Listener(bindings)
         listener.daemon = True
         listener.start()
-        listener.wait()
-        return listener, None
     except ValueError as e:
         return None, f"a hotkey in settings is not a valid key combination ({e})"
     except Exception as e:   # ImportError/Xlib errors when there is no display
-        first = (str(e).strip().splitlines() or [""])[0]     # pynput appends a page of resolutions
-        return None, f"keyboard shortcuts are not available ({type(e).__name__}: {first})"
+        return None, _unavailable(e)
+    if not _wait_until_ready(listener):     # not listener.stop(): that waits for readiness too
+        return None, _unavailable(listener.error or TimeoutError("the display did not answer"))
+    return listener, None
+
+
+def _unavailable(e: Exception) -> str:
+    first = (str(e).strip().splitlines() or [""])[0]     # pynput appends a page of resolutions
+    return f"keyboard shortcuts are not available ({type(e).__name__}: {first})"

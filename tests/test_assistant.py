@@ -355,3 +355,55 @@ def test_without_xclip_the_clipboard_is_reported_once_and_hotkeys_still_work(xvf
     s.wait_for("[screen]", timeout=30)
     assert s.stop() == 0
     assert s.count("install xclip") == 2                  # printed once, and said once with "Iris is ready"
+
+
+def _display_that_drops_later_connections(real: str):
+    """A real X display ':N' whose first connection is passed through to the Xvfb at `real` and whose
+    later ones are closed at once, as an X server does while it resets. Returns (':N', its socket)."""
+    import socket
+    n = next(n for n in range(200, 300) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(f"/tmp/.X11-unix/X{n}")
+    server.listen()
+
+    def pump(a, b):
+        while data := a.recv(65536):
+            b.sendall(data)
+        b.close()
+
+    def serve():
+        first = True
+        while True:
+            client, _ = server.accept()
+            if not first:
+                client.close()
+                continue
+            first = False
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(f"/tmp/.X11-unix/X{real.lstrip(':')}")
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f":{n}", server
+
+
+def test_hotkeys_report_a_display_that_drops_their_connection_instead_of_hanging(xvfb):
+    """pynput's check at import connects once (passed through); its listener's own connection is then
+    dropped. Start-up must say so in one line, not wait for the listener for ever in silence."""
+    import os
+    import sys
+    from conftest import ROOT
+    name, server = _display_that_drops_later_connections(xvfb)
+    try:
+        r = subprocess.run([sys.executable, "-c", "from assistant.hotkeys import start_hotkeys\n"
+                            "listener, problem = start_hotkeys({'<ctrl>+<alt>+d': print})\n"
+                            "print('listener:', listener, '| problem:', problem)"],
+                           cwd=ROOT, env={**os.environ, "DISPLAY": name}, capture_output=True, text=True, timeout=60)
+    finally:
+        server.close()
+        Path(f"/tmp/.X11-unix/X{name.lstrip(':')}").unlink()
+    assert r.returncode == 0, r.stderr
+    assert ("listener: None | problem: keyboard shortcuts are not available (ConnectionClosedError: "
+            "Display connection closed by server" in r.stdout), r.stdout
+    assert "Traceback" not in r.stderr          # one line, not a page
