@@ -37,7 +37,8 @@ root.after(100, show); root.mainloop()
 
 def start_xvfb():
     r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    # -noreset: otherwise Xvfb resets when its last client leaves and drops anyone connecting meanwhile.
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
                             pass_fds=[w], stderr=subprocess.DEVNULL)
     os.close(w)
     os.environ["DISPLAY"] = ":" + os.read(r, 16).decode().strip()

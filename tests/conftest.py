@@ -55,7 +55,10 @@ def _start_xvfb(log_path):
     from Xlib import display as xdisplay
     r, w = os.pipe()
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        # -noreset: by default Xvfb resets when its last client leaves, and a client connecting during the
+        # reset (our own readiness check has just closed) has its connection dropped.
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp",
+                                 "-noreset"],
                                 pass_fds=[w], stderr=log)
     os.close(w)
     number = os.read(r, 16).decode().strip()
