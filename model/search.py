@@ -103,7 +103,7 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
         if alpha is not None:
             att_history = torch.cat([att_history[origin], alpha[origin].unsqueeze(1)], 1) \
                 if att_history is not None else alpha[origin].unsqueeze(1)
-        state = tuple(s[origin] for s in state)
+        state = decoder.reorder_beams(state, origin)
         if finished.all():
             break
     mean = (total.view(-1) / length.clamp(min=1)).view(batch, beam)

@@ -129,6 +129,16 @@ def test_beam_search_never_repeats_end_and_respects_length(tiny, features):
             assert len(d.alphas) == len(d.ids)
 
 
+def test_beam_search_moves_only_the_lstm_memory_and_finds_the_same_captions(tiny, features):
+    dec, vocab, _ = load_checkpoint(tiny[0])
+    fast = beam_search(dec, features, vocab.start, vocab.end, beam=3)
+    dec.reorder_beams = lambda state, origin: tuple(s[origin] for s in state)   # copy every row's features too
+    slow = beam_search(dec, features, vocab.start, vocab.end, beam=3)
+    assert len({tuple(d.ids) for d in slow}) > 1         # the images differ, so a beam crossing images would show
+    for x, y in zip(fast, slow):
+        assert (x.ids, x.score) == (y.ids, y.score) and torch.equal(x.alphas, y.alphas)
+
+
 def _trigrams(ids):
     return list(zip(ids, ids[1:], ids[2:]))
 
