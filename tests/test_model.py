@@ -119,6 +119,23 @@ def test_beam_one_equals_greedy_and_attention_sums_to_one(tiny, features):
         assert x.alphas.shape[1] == 81
 
 
+def test_greedy_gives_each_image_the_caption_it_gets_alone():
+    """Captions that end leave the batch early; the others must keep their own rows. The shipped model on
+    real photos, because the tiny one never says <end>."""
+    c = Captioner(SHIPPED, device="cpu")
+    names = [r["image"] for r in split(load_captions(FLICKR), "test")][:8]
+    features = c.encode(np.stack([c.prepare(Image.open(FLICKR / "images" / n)) for n in names]))
+    v = c.vocab
+    for max_length in (12, 20):
+        together = greedy(c.decoder, features, v.start, v.end, max_length=max_length)
+        alone = [greedy(c.decoder, features[i:i + 1], v.start, v.end, max_length=max_length)[0]
+                 for i in range(len(features))]
+        assert len({len(d.ids) for d in together}) > 1      # they end at different words
+        for x, y in zip(together, alone):
+            assert x.ids == y.ids and x.score == pytest.approx(y.score, abs=1e-5)
+            assert torch.allclose(x.alphas, y.alphas, atol=1e-5)
+
+
 def test_beam_search_never_repeats_end_and_respects_length(tiny, features):
     dec, vocab, _ = load_checkpoint(tiny[0])
     for beam in (2, 3, 5):
