@@ -75,12 +75,14 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
     """All images and all their beams advance together as one batch of B*k rows.
 
     A finished hypothesis is frozen: it may only emit <pad> at no cost, so it keeps
-    its score and never grows a second <end>. Hypotheses are ranked by total
-    log-probability / length**length_alpha (0: plain sum, which favours short
-    captions; 1: the mean log-probability we report)."""
+    its score and never grows a second <end>. An image whose beams have all finished
+    is settled at once and leaves the batch, so the others do not carry it. Hypotheses
+    are ranked by total log-probability / length**length_alpha (0: plain sum, which
+    favours short captions; 1: the mean log-probability we report)."""
     batch, device = encoder_out.size(0), encoder_out.device
     rows = torch.arange(batch, device=device).repeat_interleave(beam)
     state = decoder.init_state(encoder_out, rows)
+    images = torch.arange(batch, device=device)     # which image each block of k rows is, in state's order
     words = torch.full((batch * beam,), start, dtype=torch.long, device=device)
     # Only the first copy of each image is live at the start, or all k beams would be the same.
     total = torch.full((batch, beam), float("-inf"), device=device)
@@ -90,18 +92,31 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
     history = torch.zeros(batch * beam, 0, dtype=torch.long, device=device)
     att_history = None
     pad = 0
+    out: list[Decoded | None] = [None] * batch
+
+    def settle(which: torch.Tensor) -> None:
+        """Pick the best hypothesis of each image in `which` (a mask over the images still in the batch)."""
+        totals, lengths = total[which], length.view(-1, beam)[which].clamp(min=1)
+        mean, top = totals / lengths, (totals / lengths.pow(length_alpha)).argmax(1).tolist()
+        for j, (i, b) in enumerate(zip(which.nonzero().view(-1).tolist(), images[which].tolist())):
+            r = i * beam + top[j]
+            att = att_history[r].cpu() if att_history is not None else None
+            words_b, att_b, _ = _trim(history[r].tolist(), att, end)
+            out[b] = Decoded(words_b, mean[j, top[j]].item(), att_b)
+
     for _ in range(max_length):
+        n = images.numel()
         logits, state, alpha = decoder.step(state, words)
         logp = _block_repeats(torch.log_softmax(logits, 1), history, no_repeat)
         vocab = logp.size(1)
         frozen = torch.full_like(logp, float("-inf"))
         frozen[:, pad] = 0.0
         logp = torch.where(finished.unsqueeze(1), frozen, logp)
-        candidates = (total.view(-1, 1) + logp).view(batch, beam * vocab)
-        new_len = (length + (~finished).float()).view(batch, beam, 1).expand(batch, beam, vocab).reshape(batch, -1)
+        candidates = (total.view(-1, 1) + logp).view(n, beam * vocab)
+        new_len = (length + (~finished).float()).view(n, beam, 1).expand(n, beam, vocab).reshape(n, -1)
         _, best = (candidates / new_len.clamp(min=1).pow(length_alpha)).topk(beam, 1)
         total = candidates.gather(1, best)
-        origin = (best // vocab + torch.arange(batch, device=device).unsqueeze(1) * beam).view(-1)
+        origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * beam).view(-1)
         words = (best % vocab).view(-1)
         length = new_len.gather(1, best).view(-1)
         finished = finished[origin] | (words == end)
@@ -110,16 +125,18 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
             att_history = torch.cat([att_history[origin], alpha[origin].unsqueeze(1)], 1) \
                 if att_history is not None else alpha[origin].unsqueeze(1)
         state = decoder.reorder_beams(state, origin)
-        if finished.all():
-            break
-    mean = (total.view(-1) / length.clamp(min=1)).view(batch, beam)
-    top = (total.view(-1) / length.clamp(min=1).pow(length_alpha)).view(batch, beam).argmax(1)
-    out = []
-    for b in range(batch):
-        r = b * beam + top[b].item()
-        att = att_history[r].cpu() if att_history is not None else None
-        words_b, att_b, _ = _trim(history[r].tolist(), att, end)
-        out.append(Decoded(words_b, mean[b, top[b]].item(), att_b))
+        done = finished.view(n, beam).all(1)
+        if done.any():
+            settle(done)
+            if done.all():
+                break
+            going, keep = ~done, (~done).repeat_interleave(beam)
+            images, total = images[going], total[going]
+            words, length, finished, history = words[keep], length[keep], finished[keep], history[keep]
+            att_history = att_history[keep] if att_history is not None else None
+            state = tuple(s[keep] for s in state)
+    else:
+        settle(torch.ones(images.numel(), dtype=torch.bool, device=device))
     return out
 
 

@@ -119,16 +119,18 @@ def test_beam_one_equals_greedy_and_attention_sums_to_one(tiny, features):
         assert x.alphas.shape[1] == 81
 
 
-def test_greedy_gives_each_image_the_caption_it_gets_alone():
-    """Captions that end leave the batch early; the others must keep their own rows. The shipped model on
-    real photos, because the tiny one never says <end>."""
+@pytest.mark.parametrize("beam", [1, 3])
+def test_search_gives_each_image_in_a_batch_the_caption_it_gets_alone(beam):
+    """Captions (greedy) and images (beam search) that are done leave the batch early; the others must keep
+    their own rows. The shipped model on real photos, because the tiny one never says <end>."""
     c = Captioner(SHIPPED, device="cpu")
     names = [r["image"] for r in split(load_captions(FLICKR), "test")][:8]
     features = c.encode(np.stack([c.prepare(Image.open(FLICKR / "images" / n)) for n in names]))
     v = c.vocab
+    search = greedy if beam == 1 else (lambda *a, **k: beam_search(*a, beam=beam, **k))
     for max_length in (12, 20):
-        together = greedy(c.decoder, features, v.start, v.end, max_length=max_length)
-        alone = [greedy(c.decoder, features[i:i + 1], v.start, v.end, max_length=max_length)[0]
+        together = search(c.decoder, features, v.start, v.end, max_length=max_length)
+        alone = [search(c.decoder, features[i:i + 1], v.start, v.end, max_length=max_length)[0]
                  for i in range(len(features))]
         assert len({len(d.ids) for d in together}) > 1      # they end at different words
         for x, y in zip(together, alone):
