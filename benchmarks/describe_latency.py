@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from common import ROOT, percentile, two_cores, write_table
+from tests import xvfb
 
 FLICKR = ROOT.parent / "shared" / "data" / "flickr8k"
 VIEWER = """
@@ -35,13 +36,12 @@ root.after(100, show); root.mainloop()
 """
 
 
-def start_xvfb():
-    r, w = os.pipe()
-    # -noreset: otherwise Xvfb resets when its last client leaves and drops anyone connecting meanwhile.
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
-                            pass_fds=[w], stderr=subprocess.DEVNULL)
-    os.close(w)
-    os.environ["DISPLAY"] = ":" + os.read(r, 16).decode().strip()
+def start_xvfb() -> subprocess.Popen:
+    """A private Xvfb; DISPLAY points at it."""
+    proc, name = xvfb.start_xvfb("1280x800x24")
+    if proc is None:
+        sys.exit(name)
+    os.environ["DISPLAY"] = name
     return proc
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from xvfb import start_xvfb
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 FLICKR = ROOT.parent / "shared" / "data" / "flickr8k"
@@ -48,34 +50,6 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 # --- a real X server ------------------------------------------------------------
-def _start_xvfb(log_path):
-    """Start Xvfb on a free display; returns (process, ":N") once it accepts a connection, else (None, why)."""
-    import subprocess
-    import time
-    from Xlib import display as xdisplay
-    r, w = os.pipe()
-    with open(log_path, "ab") as log:
-        # -noreset: by default Xvfb resets when its last client leaves, and a client connecting during the
-        # reset (our own readiness check has just closed) has its connection dropped.
-        proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp",
-                                 "-noreset"],
-                                pass_fds=[w], stderr=log)
-    os.close(w)
-    number = os.read(r, 16).decode().strip()
-    os.close(r)
-    name = f":{number}"
-    end = time.time() + 10
-    while time.time() < end and proc.poll() is None:
-        try:
-            xdisplay.Display(name).close()
-            return proc, name
-        except Exception:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    return None, f"Xvfb on {name} exited with {proc.returncode}"
-
-
 @pytest.fixture(scope="session")
 def xvfb(tmp_path_factory):
     """A private Xvfb on a free display number; DISPLAY points at it for the whole session."""
@@ -84,7 +58,7 @@ def xvfb(tmp_path_factory):
         pytest.fail("Xvfb is not installed: run `bash install.sh --test`")
     log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
     for _ in range(3):
-        proc, name = _start_xvfb(log)
+        proc, name = start_xvfb(log_path=log)
         if proc:
             break
     else:
