@@ -1,9 +1,9 @@
 """Show, Attend and Tell decoder: an LSTM with soft attention over image regions.
 
-Both decoders expose the same two calls, used by training and by search alike:
+Both decoders expose the same calls; training and search use the first two, beam search the third:
   init_state(features, rows) -> state   (a tuple of tensors, batch first)
   step(state, words) -> (logits, state, alpha or None)
-  reorder_beams(state, origin) -> state  (beam search: row i continues row origin[i])
+  reorder_beams(state, origin) -> state  (row i continues row origin[i])
 `rows` picks which image each sequence belongs to, so per-image work is done
 once even when an image has five captions or three beams."""
 import torch
