@@ -74,7 +74,7 @@ def normalise(pixels) -> torch.Tensor:
 class Encoder(nn.Module):
     """(B, 3, S, S) images -> (B, grid*grid, channels) region features."""
 
-    def __init__(self, name: str = "efficientnet_lite2", grid: int = 9, fine_tune_blocks: int = 0):
+    def __init__(self, name: str = "efficientnet_lite2", grid: int = 9):
         super().__init__()
         self.name, self.spec, self.grid = name, spec_for(name), grid
         self.cnn = EfficientNetLite(name)
@@ -83,7 +83,7 @@ class Encoder(nn.Module):
         # as the default layout at every batch size (benchmarks/results/encoder_layout.md).
         self.cnn.to(memory_format=torch.channels_last)
         self.pool = nn.AdaptiveAvgPool2d(grid)
-        self.set_fine_tuning(fine_tune_blocks)
+        self.requires_grad_(False)      # never trained: the decoder learns from features computed once and cached
 
     def _load_by_position(self, path: Path) -> None:
         # The package's keys are TensorFlow-port names; their order and shapes are our model's.
@@ -93,15 +93,6 @@ class Encoder(nn.Module):
             raise EncoderWeightsMissing(f"{path} does not match the {self.name} architecture; "
                                         f"reinstall {self.spec.package}.")
         self.cnn.load_state_dict(dict(zip(target, source.values())))
-
-    def set_fine_tuning(self, blocks: int) -> None:
-        """Freeze everything, then let the last `blocks` stages (and the head conv) learn."""
-        for p in self.cnn.parameters():
-            p.requires_grad = False
-        if blocks > 0:
-            for module in list(self.cnn.blocks)[-blocks:] + [self.cnn.conv_head, self.cnn.bn2]:
-                for p in module.parameters():
-                    p.requires_grad = True
 
     def for_inference(self) -> "Encoder":
         """Frozen and in eval mode, batch norms folded into their convolutions (faster, same features)."""
