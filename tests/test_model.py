@@ -116,13 +116,19 @@ def test_beam_one_equals_greedy_and_attention_sums_to_one(tiny, features):
         assert x.alphas.shape[1] == 81
 
 
-@pytest.mark.parametrize("beam", [1, 3])
-def test_search_gives_each_image_in_a_batch_the_caption_it_gets_alone(beam):
-    """Captions (greedy) and images (beam search) that are done leave the batch early; the others must keep
-    their own rows. The shipped model on real photos, because the tiny one never says <end>."""
+@pytest.fixture(scope="module")
+def shipped_on_photos():
+    """(the shipped captioner, its features for 8 real test photos)."""
     c = Captioner(SHIPPED, device="cpu")
     names = [r["image"] for r in split(load_captions(FLICKR), "test")][:8]
-    features = c.encode(np.stack([c.prepare(Image.open(FLICKR / "images" / n)) for n in names]))
+    return c, c.encode(np.stack([c.prepare(Image.open(FLICKR / "images" / n)) for n in names]))
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_search_gives_each_image_in_a_batch_the_caption_it_gets_alone(beam, shipped_on_photos):
+    """Captions (greedy) and images (beam search) that are done leave the batch early; the others must keep
+    their own rows. The shipped model on real photos, because the tiny one never says <end>."""
+    c, features = shipped_on_photos
     v = c.vocab
     search = greedy if beam == 1 else (lambda *a, **k: beam_search(*a, beam=beam, **k))
     for max_length in (12, 20):

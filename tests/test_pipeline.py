@@ -45,7 +45,7 @@ def test_several_workers_give_the_same_captions_in_input_order(captioner, tmp_pa
     assert all(r.caption.text for r in one if r.error is None)
 
 
-def test_a_crash_in_a_worker_reaches_the_caller(captioner, tmp_path):
+def test_a_crash_while_loading_reaches_the_caller(captioner, tmp_path):
     paths = _album(tmp_path / "album", photos=8)
 
     def broken_loader():
