@@ -5,10 +5,10 @@ order.
 
 With one worker, it uses all of torch's threads; that is best for a few images. For
 many, there is one worker per torch thread, each single-threaded: on 2 CPU cores two
-1-thread workers caption more images a second than one 2-thread worker (50.1 against 34.7,
-medians of three rounds, benchmarks/results/folder_throughput.md; the one worker fell as low
-as 14.6 on a busy machine), and they never wait on each
-other's thread pool, as two 2-thread workers did.
+1-thread workers caption more images a second than one 2-thread worker (50.1 against
+34.7, medians of three rounds, benchmarks/results/folder_throughput.md; the one worker
+fell as low as 14.6 on a busy machine), and they never wait on each other's thread
+pool, as two 2-thread workers did.
 
 Each job is (key, load) where load() returns a PIL image or raises ImageError."""
 import queue
