@@ -26,11 +26,11 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=str(SHIPPED))
     args = ap.parse_args()
     two_cores()
-    decoder, vocab, raw = load_checkpoint(Path(args.checkpoint))
+    decoder, vocab, ckpt = load_checkpoint(Path(args.checkpoint))
     records = load_captions()
     val = split(records, "val")
     names = [r["image"] for r in records]
-    feats = cached_features(Encoder(raw["encoder"]["name"], raw["encoder"]["grid"]), DEFAULT_DATA / "images", names)
+    feats = cached_features(Encoder(ckpt.encoder_name, ckpt.grid), DEFAULT_DATA / "images", names)
     index = {n: i for i, n in enumerate(names)}
     x = torch.from_numpy(np.asarray(feats[[index[r["image"]] for r in val]])).float()
     refs = [r["captions"] for r in val]

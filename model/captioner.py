@@ -9,7 +9,7 @@ from PIL import Image
 
 from model.checkpoint import SHIPPED, load_checkpoint
 from model.encoder import Encoder, normalise, resizer
-from model.search import decode
+from model.search import LENGTH_ALPHA, NO_REPEAT, decode
 
 
 @dataclass
@@ -39,11 +39,14 @@ class Captioner:
                  max_length: int = 20):
         self.device = resolve_device(device)
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED
-        self.decoder, self.vocab, raw = load_checkpoint(self.checkpoint, self.device)
-        self.encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"]).for_inference().to(self.device)
+        self.decoder, self.vocab, ckpt = load_checkpoint(self.checkpoint, self.device)
+        self.encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference().to(self.device)
         self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
+        # Everything that decides the words: cached captions are reused only while all of it is the same.
+        self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
+                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:

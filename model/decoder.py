@@ -5,9 +5,40 @@ Both decoders expose the same calls; training and search use the first two, beam
   step(state, words) -> (logits, state, alpha or None)
   reorder_beams(state, origin) -> state  (row i continues row origin[i])
 `rows` picks which image each sequence belongs to, so per-image work is done
-once even when an image has five captions or three beams."""
+once even when an image has five captions or three beams.
+
+Shapes, by letter: B rows (sequences: images x captions, or images x beams),
+R image regions (grid x grid), C encoder channels, D projected feature size,
+A attention size, E word-embedding size, H LSTM hidden size, V vocabulary."""
+from dataclasses import asdict, dataclass
+
 import torch
 from torch import nn
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """A decoder's hyper-parameters; saved in the checkpoint as they are."""
+    kind: str = "attention"       # "attention" (Show, Attend and Tell) or "show_and_tell" (the baseline)
+    vocab_size: int = 0
+    encoder_dim: int = 1280       # C
+    embed_dim: int = 256          # E
+    hidden_dim: int = 512         # H
+    feature_dim: int = 512        # D (attention only)
+    attention_dim: int = 256      # A (attention only)
+    dropout: float = 0.5
+
+    # The baseline's paper sizes differ from the attention model's.
+    KIND_DEFAULTS = {"attention": {}, "show_and_tell": {"embed_dim": 512}}
+
+    @classmethod
+    def for_kind(cls, kind: str, **overrides) -> "DecoderConfig":
+        if kind not in cls.KIND_DEFAULTS:
+            raise ValueError(f"unknown decoder {kind!r}; known: {', '.join(cls.KIND_DEFAULTS)}")
+        return cls(kind=kind, **{**cls.KIND_DEFAULTS[kind], **overrides})
+
+    def saved(self) -> dict:
+        return asdict(self)
 
 
 class SoftAttention(nn.Module):
@@ -20,55 +51,56 @@ class SoftAttention(nn.Module):
         self.score = nn.Linear(attention_dim, 1)
 
     def forward(self, feat_att, features, h):
-        e = self.score(torch.tanh(feat_att + self.hid(h).unsqueeze(1))).squeeze(2)   # (N, R)
-        alpha = torch.softmax(e, dim=1)
-        # A batched matrix product, not (alpha * features).sum(1): no (N, R, D) temporary.
+        """feat_att (B, R, A), features (B, R, D), h (B, H) -> context (B, D), alpha (B, R)."""
+        e = self.score(torch.tanh(feat_att + self.hid(h).unsqueeze(1))).squeeze(2)   # (B, R)
+        alpha = torch.softmax(e, dim=1)                                              # (B, R), sums to 1
+        # A batched matrix product, not (alpha * features).sum(1): no (B, R, D) temporary.
         return torch.bmm(alpha.unsqueeze(1), features).squeeze(1), alpha
 
 
 class AttentionDecoder(nn.Module):
     kind = "attention"
 
-    def __init__(self, vocab_size: int, encoder_dim: int = 1280, feature_dim: int = 512, embed_dim: int = 256,
-                 hidden_dim: int = 512, attention_dim: int = 256, dropout: float = 0.5):
+    def __init__(self, config: DecoderConfig):
         super().__init__()
-        self.hparams = dict(vocab_size=vocab_size, encoder_dim=encoder_dim, feature_dim=feature_dim,
-                            embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim, dropout=dropout)
-        # The CNN's 1280 channels are brought to D=512 (VGG's conv5 width in the paper) once per image,
-        # which halves the per-word cost on a CPU.
-        self.project = nn.Sequential(nn.Linear(encoder_dim, feature_dim), nn.ReLU())
-        self.attention = SoftAttention(feature_dim, hidden_dim, attention_dim)
-        self.init_h = nn.Linear(feature_dim, hidden_dim)
-        self.init_c = nn.Linear(feature_dim, hidden_dim)
-        self.gate = nn.Linear(hidden_dim, feature_dim)          # beta: how much of the context to let in
-        self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.lstm = nn.LSTMCell(embed_dim + feature_dim, hidden_dim)
+        self.config = c = config
+        # The CNN's C channels are brought to D (VGG's conv5 width in the paper) once per image,
+        # which makes every word's attention cheaper on a CPU.
+        self.project = nn.Sequential(nn.Linear(c.encoder_dim, c.feature_dim), nn.ReLU())
+        self.attention = SoftAttention(c.feature_dim, c.hidden_dim, c.attention_dim)
+        self.init_h = nn.Linear(c.feature_dim, c.hidden_dim)
+        self.init_c = nn.Linear(c.feature_dim, c.hidden_dim)
+        self.gate = nn.Linear(c.hidden_dim, c.feature_dim)        # beta: how much of the context to let in
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.lstm = nn.LSTMCell(c.embed_dim + c.feature_dim, c.hidden_dim)
         # Deep output layer (paper eq. 7): L_o(E y + L_h h + L_z z).
-        self.out_h = nn.Linear(hidden_dim, embed_dim)
-        self.out_z = nn.Linear(feature_dim, embed_dim)
-        self.out = nn.Linear(embed_dim, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.out_h = nn.Linear(c.hidden_dim, c.embed_dim)
+        self.out_z = nn.Linear(c.feature_dim, c.embed_dim)
+        self.out = nn.Linear(c.embed_dim, c.vocab_size)
+        self.dropout = nn.Dropout(c.dropout)
 
     def init_state(self, encoder_out: torch.Tensor, rows: torch.Tensor | None = None):
-        features = self.dropout(self.project(encoder_out))         # (B, R, D)
-        feat_att = self.attention.feat(features)                   # (B, R, A), reused at every word
-        mean = features.mean(1)
-        h, c = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+        """encoder_out (N images, R, C); rows (B,) image of each row, or None for one row per image."""
+        features = self.dropout(self.project(encoder_out))         # (N, R, D)
+        feat_att = self.attention.feat(features)                   # (N, R, A), reused at every word
+        mean = features.mean(1)                                    # (N, D)
+        h, c = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))   # (N, H) each
         state = (h, c, features, feat_att)
-        return state if rows is None else tuple(s[rows] for s in state)
+        return state if rows is None else tuple(s[rows] for s in state)       # N -> B rows
 
     def step(self, state, words: torch.Tensor):
-        h, c, features, feat_att = state
-        context, alpha = self.attention(feat_att, features, h)
-        context = torch.sigmoid(self.gate(h)) * context
-        emb = self.embed(words)
-        h, c = self.lstm(torch.cat([emb, context], 1), (h, c))
-        logits = self.out(self.dropout(emb + self.out_h(h) + self.out_z(context)))
+        """One word for every row: words (B,) -> logits (B, V), the new state, alpha (B, R)."""
+        h, c, features, feat_att = state                           # (B, H), (B, H), (B, R, D), (B, R, A)
+        context, alpha = self.attention(feat_att, features, h)     # (B, D), (B, R)
+        context = torch.sigmoid(self.gate(h)) * context            # (B, D): beta-gated
+        emb = self.embed(words)                                    # (B, E)
+        h, c = self.lstm(torch.cat([emb, context], 1), (h, c))     # (B, H) each
+        logits = self.out(self.dropout(emb + self.out_h(h) + self.out_z(context)))   # (B, E) -> (B, V)
         return logits, (h, c, features, feat_att), alpha
 
     def reorder_beams(self, state, origin: torch.Tensor):
         """A beam only ever continues a beam of its own image, and every beam of an image holds that image's
-        features already: only the LSTM's memory moves. Copying the features too took 17% of beam search."""
+        features already: only the LSTM's memory moves, which spares beam search a copy of the features."""
         h, c, features, feat_att = state
         return h[origin], c[origin], features, feat_att
 
@@ -77,25 +109,24 @@ class ShowAndTellDecoder(nn.Module):
     """NIC baseline (Vinyals et al. 2015): the mean image feature is the LSTM's first input; no attention."""
     kind = "show_and_tell"
 
-    def __init__(self, vocab_size: int, encoder_dim: int = 1280, embed_dim: int = 512, hidden_dim: int = 512,
-                 dropout: float = 0.5):
+    def __init__(self, config: DecoderConfig):
         super().__init__()
-        self.hparams = dict(vocab_size=vocab_size, encoder_dim=encoder_dim, embed_dim=embed_dim,
-                            hidden_dim=hidden_dim, dropout=dropout)
-        self.image_embed = nn.Linear(encoder_dim, embed_dim)
-        self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.lstm = nn.LSTMCell(embed_dim, hidden_dim)
-        self.out = nn.Linear(hidden_dim, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.config = c = config
+        self.image_embed = nn.Linear(c.encoder_dim, c.embed_dim)
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.lstm = nn.LSTMCell(c.embed_dim, c.hidden_dim)
+        self.out = nn.Linear(c.hidden_dim, c.vocab_size)
+        self.dropout = nn.Dropout(c.dropout)
 
     def init_state(self, encoder_out: torch.Tensor, rows: torch.Tensor | None = None):
-        image = self.dropout(self.image_embed(encoder_out.mean(1)))
-        h, c = self.lstm(image)
+        image = self.dropout(self.image_embed(encoder_out.mean(1)))   # (N, R, C) -> (N, E)
+        h, c = self.lstm(image)                                        # (N, H) each
         state = (h, c)
         return state if rows is None else tuple(s[rows] for s in state)
 
     def step(self, state, words: torch.Tensor):
-        h, c = self.lstm(self.dropout(self.embed(words)), state)
+        """words (B,) -> logits (B, V), the new state, no attention."""
+        h, c = self.lstm(self.dropout(self.embed(words)), state)   # (B, E) in, (B, H) each out
         return self.out(self.dropout(h)), (h, c), None
 
     def reorder_beams(self, state, origin: torch.Tensor):
@@ -105,7 +136,7 @@ class ShowAndTellDecoder(nn.Module):
 DECODERS = {cls.kind: cls for cls in (AttentionDecoder, ShowAndTellDecoder)}
 
 
-def build_decoder(kind: str, **hparams) -> nn.Module:
-    if kind not in DECODERS:
-        raise ValueError(f"unknown decoder {kind!r}; known: {', '.join(DECODERS)}")
-    return DECODERS[kind](**hparams)
+def build_decoder(config: DecoderConfig) -> nn.Module:
+    if config.kind not in DECODERS:
+        raise ValueError(f"unknown decoder {config.kind!r}; known: {', '.join(DECODERS)}")
+    return DECODERS[config.kind](config)

@@ -1,9 +1,9 @@
 """EfficientNet-Lite0/1/2 (Tan & Le 2019, the TensorFlow "lite" variants), written out in plain torch.
 
 Why not timm: timm imports torchvision, and no CPU-only torchvision exists in our registry, so using
-timm forces the CUDA build of torch on every machine. That build alone keeps about 300 MB more resident
-than the CPU build, and torchvision's import pulls in torch._dynamo, sympy and triton for another 160 MB:
-the idle assistant could not stay under its 600 MB budget. This module needs torch and nothing else.
+timm forces the CUDA build of torch on every machine. That build keeps far more resident than the CPU
+build, and torchvision's import pulls in torch._dynamo, sympy and triton besides: the idle assistant
+could not stay under its memory budget (benchmarks/results/idle_service.md). This module needs torch and nothing else.
 
 The layers, their order and their shapes are those of the TensorFlow port the weights packages ship, so
 a state dict loads by position; tests/test_model.py checks the features against a reference.
@@ -125,8 +125,8 @@ class EfficientNetLite(nn.Module):
         self.classifier = nn.Linear(HEAD, 1000)
 
     def fold_batch_norm(self) -> "EfficientNetLite":
-        """Fold every batch norm into the convolution before it: the same outputs to about 1e-5, and on
-        2 CPU cores up to 1.8x faster (benchmarks/results/encoder_layout.md). Frozen, so inference only."""
+        """Fold every batch norm into the convolution before it: the same outputs to rounding, and faster
+        on a CPU (benchmarks/results/encoder_layout.md). Frozen, so inference only."""
         for module in self.modules():
             before = None
             for child in module.children():     # each batch norm is registered right after its conv

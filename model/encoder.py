@@ -79,8 +79,8 @@ class Encoder(nn.Module):
         self.name, self.spec, self.grid = name, spec_for(name), grid
         self.cnn = EfficientNetLite(name)
         self._load_by_position(weights_path(self.spec))
-        # Channels-last suits the depthwise convolutions: on 2 CPU cores it runs 1.2x to 2.9x as fast
-        # as the default layout at every batch size (benchmarks/results/encoder_layout.md).
+        # Channels-last suits the depthwise convolutions: on a CPU it beats the default layout at every
+        # batch size (benchmarks/results/encoder_layout.md).
         self.cnn.to(memory_format=torch.channels_last)
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.requires_grad_(False)      # never trained: the decoder learns from features computed once and cached

@@ -1,7 +1,10 @@
 """Greedy and batched beam search over any decoder with init_state/step.
 
 Each result is (word ids without <start>/<end>, mean log-probability per
-emitted token including <end>, attention weights per word or None)."""
+emitted token including <end>, attention weights per word or None).
+
+Shapes, by letter: N images, k beams per image, B rows (N in greedy, N*k in beam
+search), T words so far, R image regions, V vocabulary."""
 from dataclasses import dataclass
 
 import torch
@@ -28,7 +31,7 @@ def _block_repeats(logp: torch.Tensor, history: torch.Tensor, n: int) -> torch.T
     """logp with -inf for every word that would complete an n-gram already in that row's history."""
     if n <= 0 or history.size(1) < n:
         return logp
-    grams = history.unfold(1, n, 1)                                      # (rows, positions, n)
+    grams = history.unfold(1, n, 1)                                      # (B, T-n+1, n)
     match = (grams[:, :, :-1] == history[:, None, -(n - 1):]).all(2)      # earlier n-1 words = the last n-1
     ban = torch.where(match, float("-inf"), 0.0).to(logp.dtype)
     return logp + torch.zeros_like(logp).scatter_add_(1, grams[:, :, -1], ban)
@@ -37,18 +40,17 @@ def _block_repeats(logp: torch.Tensor, history: torch.Tensor, n: int) -> torch.T
 @torch.inference_mode()
 def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length: int = 20,
            no_repeat: int = NO_REPEAT) -> list[Decoded]:
-    """A caption that has said <end> leaves the batch, so the words after it are never computed
-    (a quarter of the time for 16 images on one thread; the same captions)."""
+    """A caption that has said <end> leaves the batch, so the words after it are never computed."""
     batch, device = encoder_out.size(0), encoder_out.device
     state = decoder.init_state(encoder_out)
-    live = torch.arange(batch, device=device)      # the rows of the batch still writing, in state's order
-    words = torch.full((batch,), start, dtype=torch.long, device=device)
-    ids = torch.full((batch, max_length), end, dtype=torch.long, device=device)
-    logps = torch.zeros(batch, max_length, device=device)
+    live = torch.arange(batch, device=device)      # (B,) the images still writing, in state's order
+    words = torch.full((batch,), start, dtype=torch.long, device=device)            # (B,)
+    ids = torch.full((batch, max_length), end, dtype=torch.long, device=device)     # (N, max_length)
+    logps = torch.zeros(batch, max_length, device=device)                           # (N, max_length)
     alphas = None
     for t in range(max_length):
-        logits, state, alpha = decoder.step(state, words)
-        logp, words = _block_repeats(torch.log_softmax(logits, 1), ids[live, :t], no_repeat).max(1)
+        logits, state, alpha = decoder.step(state, words)                                # (B, V), (B, R)
+        logp, words = _block_repeats(torch.log_softmax(logits, 1), ids[live, :t], no_repeat).max(1)   # (B,)
         ids[live, t], logps[live, t] = words, logp
         if alpha is not None:
             if alphas is None:
@@ -80,16 +82,16 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
     are ranked by total log-probability / length**length_alpha (0: plain sum, which
     favours short captions; 1: the mean log-probability we report)."""
     batch, device = encoder_out.size(0), encoder_out.device
-    rows = torch.arange(batch, device=device).repeat_interleave(beam)
+    rows = torch.arange(batch, device=device).repeat_interleave(beam)                   # (B = N*k,)
     state = decoder.init_state(encoder_out, rows)
-    images = torch.arange(batch, device=device)     # which image each block of k rows is, in state's order
-    words = torch.full((batch * beam,), start, dtype=torch.long, device=device)
+    images = torch.arange(batch, device=device)     # (N,) which image each block of k rows is, in state's order
+    words = torch.full((batch * beam,), start, dtype=torch.long, device=device)        # (B,)
     # Only the first copy of each image is live at the start, or all k beams would be the same.
-    total = torch.full((batch, beam), float("-inf"), device=device)
+    total = torch.full((batch, beam), float("-inf"), device=device)                     # (N, k)
     total[:, 0] = 0.0
-    length = torch.zeros(batch * beam, device=device)
-    finished = torch.zeros(batch * beam, dtype=torch.bool, device=device)
-    history = torch.zeros(batch * beam, 0, dtype=torch.long, device=device)
+    length = torch.zeros(batch * beam, device=device)                                   # (B,)
+    finished = torch.zeros(batch * beam, dtype=torch.bool, device=device)               # (B,)
+    history = torch.zeros(batch * beam, 0, dtype=torch.long, device=device)             # (B, T)
     att_history = None
     pad = 0
     out: list[Decoded | None] = [None] * batch
@@ -106,18 +108,18 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
 
     for _ in range(max_length):
         n = images.numel()
-        logits, state, alpha = decoder.step(state, words)
-        logp = _block_repeats(torch.log_softmax(logits, 1), history, no_repeat)
+        logits, state, alpha = decoder.step(state, words)                      # (B, V), (B, R)
+        logp = _block_repeats(torch.log_softmax(logits, 1), history, no_repeat)  # (B, V)
         vocab = logp.size(1)
         frozen = torch.full_like(logp, float("-inf"))
         frozen[:, pad] = 0.0
         logp = torch.where(finished.unsqueeze(1), frozen, logp)
-        candidates = (total.view(-1, 1) + logp).view(n, beam * vocab)
+        candidates = (total.view(-1, 1) + logp).view(n, beam * vocab)            # (N, k*V): every extension
         new_len = (length + (~finished).float()).view(n, beam, 1).expand(n, beam, vocab).reshape(n, -1)
-        _, best = (candidates / new_len.clamp(min=1).pow(length_alpha)).topk(beam, 1)
-        total = candidates.gather(1, best)
-        origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * beam).view(-1)
-        words = (best % vocab).view(-1)
+        _, best = (candidates / new_len.clamp(min=1).pow(length_alpha)).topk(beam, 1)   # (N, k)
+        total = candidates.gather(1, best)                                        # (N, k)
+        origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * beam).view(-1)   # (B,) parent row
+        words = (best % vocab).view(-1)                                           # (B,)
         length = new_len.gather(1, best).view(-1)
         finished = finished[origin] | (words == end)
         history = torch.cat([history[origin], words.unsqueeze(1)], 1)

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from model.checkpoint import read_checkpoint, save_checkpoint
 from model.data import DEFAULT_DATA, load_captions, split
-from model.decoder import build_decoder
+from model.decoder import DecoderConfig, build_decoder
 from model.encoder import Encoder
 from model.features import DEFAULT_CACHE, cached_features
 from model.metrics import bleu4
@@ -53,7 +53,7 @@ class TrainConfig:
     limit: int = 0                # >0: only this many train and val images (quick runs, tests)
     seed: int = 0
     resume: bool = False
-    decoder_hparams: dict = field(default_factory=dict)
+    decoder_hparams: dict = field(default_factory=dict)   # DecoderConfig fields to change (sizes, dropout)
 
 
 class CaptionData:
@@ -78,19 +78,22 @@ class CaptionData:
 
 
 def teacher_forced_loss(decoder, features, rows, caps, lengths, alpha_c: float):
-    """Cross-entropy over packed (length-sorted) sequences, plus lambda * sum_i (1 - sum_t alpha_ti)^2."""
+    """Cross-entropy over packed (length-sorted) sequences, plus lambda * sum_i (1 - sum_t alpha_ti)^2.
+
+    features (N images, R, C); rows (B,) image of each caption; caps (B, T) word ids, longest first;
+    lengths (B,). Packed, step t runs only the n_t captions still longer than t."""
     state = decoder.init_state(features, rows)
-    steps = lengths - 1                                  # predict every token after <start>
+    steps = lengths - 1                                  # (B,) predict every token after <start>
     logits, alpha_sum = [], None
     for t in range(int(steps[0])):
-        n = int((steps > t).sum())                       # sequences still running at step t
+        n = int((steps > t).sum())                       # n_t sequences still running at step t
         state = tuple(s[:n] for s in state)
-        out, state, alpha = decoder.step(state, caps[:n, t])
+        out, state, alpha = decoder.step(state, caps[:n, t])      # (n_t, V), (n_t, R)
         logits.append(out)
         if alpha is not None:
-            padded = nn.functional.pad(alpha, (0, 0, 0, len(rows) - n))
+            padded = nn.functional.pad(alpha, (0, 0, 0, len(rows) - n))      # (B, R)
             alpha_sum = padded if alpha_sum is None else alpha_sum + padded
-    targets = pack_padded_sequence(caps[:, 1:], steps, batch_first=True).data
+    targets = pack_padded_sequence(caps[:, 1:], steps, batch_first=True).data   # (sum n_t,), matches the logits
     loss = nn.functional.cross_entropy(torch.cat(logits), targets)
     if alpha_sum is not None and alpha_c > 0:
         loss = loss + alpha_c * ((1.0 - alpha_sum) ** 2).mean()
@@ -133,8 +136,8 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
     random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
     vocab, train_data, val_data = prepared or prepare_data(cfg)
-    decoder = build_decoder(cfg.decoder, vocab_size=len(vocab), encoder_dim=train_data.features.shape[2],
-                            **cfg.decoder_hparams)
+    decoder = build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab),
+                                                   encoder_dim=train_data.features.shape[2], **cfg.decoder_hparams))
     optimizer = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     # The averaged copy is what gets validated and saved; the raw decoder is what learns.
     averaged = AveragedModel(decoder, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
@@ -144,15 +147,15 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
     last_path, best_path = out / "last.pt", out / "best.pt"
     if cfg.resume and last_path.exists():
         ckpt = read_checkpoint(last_path)
-        if ckpt["vocabulary"] != vocab.to_json():
+        if ckpt.vocabulary != vocab.to_json():
             raise RuntimeError(f"{last_path} was trained on another vocabulary; cannot resume it.")
-        decoder.load_state_dict(ckpt["training"].get("raw_decoder") or ckpt["decoder"]["state_dict"])
-        if averaged and ckpt["training"].get("averaged"):   # a run saved without the average starts one now
-            averaged.load_state_dict(ckpt["training"]["averaged"])
-        optimizer.load_state_dict(ckpt["training"]["optimizer"])
-        scheduler.load_state_dict(ckpt["training"]["scheduler"])
-        start_epoch, best, bad = ckpt["training"]["epoch"] + 1, ckpt["training"]["best"], ckpt["training"]["bad"]
-        history = ckpt["training"]["history"]
+        state = ckpt.training
+        decoder.load_state_dict(state.get("raw_decoder") or ckpt.state_dict)
+        if averaged and state.get("averaged"):   # a run saved without the average starts one now
+            averaged.load_state_dict(state["averaged"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best, bad, history = state["epoch"] + 1, state["best"], state["bad"], state["history"]
         log(f"resuming after epoch {start_epoch - 1} (best val BLEU-4 {best:.4f})")
 
     began = time.time()

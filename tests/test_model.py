@@ -12,7 +12,7 @@ from conftest import FLICKR, TINY
 from model.captioner import Captioner
 from model.checkpoint import SHIPPED, CheckpointError, load_checkpoint, save_checkpoint
 from model.data import load_captions, split
-from model.decoder import build_decoder
+from model.decoder import DecoderConfig, build_decoder
 from model.encoder import Encoder, EncoderSpec, EncoderWeightsMissing, normalise, resizer, weights_path
 from model.features import cached_features
 from model.search import beam_search, greedy
@@ -85,7 +85,7 @@ def test_training_lowers_the_loss_on_real_images(tiny):
     feats = cached_features(enc, FLICKR / "images", [r["image"] for r in recs], root / "cache")
     data = CaptionData(feats, recs, vocab)
     torch.manual_seed(0)
-    dec = build_decoder("attention", vocab_size=len(vocab), encoder_dim=1280, **TINY)
+    dec = build_decoder(DecoderConfig.for_kind("attention", vocab_size=len(vocab), encoder_dim=1280, **TINY))
     opt = torch.optim.Adam(dec.parameters(), lr=3e-3)
     batch = data.batch(torch.arange(8))
     losses = []
@@ -100,8 +100,9 @@ def test_show_and_tell_baseline_trains_with_the_same_code(tmp_path, tiny):
     _, root = tiny
     cfg = TrainConfig(decoder="show_and_tell", limit=12, epochs=1, batch_images=4, min_freq=1,
                       cache_dir=str(root / "cache"), out_dir=str(tmp_path), decoder_hparams=dict(embed_dim=32, hidden_dim=64))
-    dec, vocab, raw = load_checkpoint(train(cfg, log=lambda m: None))
-    assert dec.kind == "show_and_tell"
+    dec, vocab, ckpt = load_checkpoint(train(cfg, log=lambda m: None))
+    assert dec.kind == ckpt.decoder.kind == "show_and_tell"
+    assert (ckpt.decoder.embed_dim, ckpt.decoder.hidden_dim) == (32, 64)
     assert (tmp_path / "log.jsonl").read_text().count("val_bleu4") == 1
 
 
@@ -184,9 +185,9 @@ def test_beam_search_ranked_by_mean_log_prob_is_never_worse_than_greedy_on_it(ti
 def test_checkpoint_round_trip_gives_the_same_caption(tiny, tmp_path):
     image = Image.open(FLICKR / "images" / "1000268201_693b08cb0e.jpg")
     first = Captioner(tiny[0], device="cpu").caption([image])[0]
-    dec, vocab, raw = load_checkpoint(tiny[0])
+    dec, vocab, ckpt = load_checkpoint(tiny[0])
     copy = tmp_path / "copy.pt"
-    save_checkpoint(copy, dec, vocab, raw["encoder"]["name"], raw["encoder"]["grid"])
+    save_checkpoint(copy, dec, vocab, ckpt.encoder_name, ckpt.grid)
     again = Captioner(copy, device="cpu").caption([image])[0]
     assert (again.text, again.score) == (first.text, pytest.approx(first.score, abs=1e-6))
 
@@ -273,3 +274,19 @@ def test_a_run_saved_without_the_average_resumes_with_one(tiny, tmp_path):
     train(TrainConfig(epochs=2, ema=0.9, resume=True, **base), log=lambda m: None)
     averaged = torch.load(tmp_path / "last.pt", weights_only=True)["training"]["averaged"]
     assert int(averaged["n_averaged"]) == 3           # the second epoch's steps only
+
+
+def test_cached_captions_are_keyed_on_the_checkpoint_content_and_the_settings_that_change_the_words(tiny, tmp_path):
+    """Retraining into the same file must not serve the old model's captions from the history cache."""
+    import shutil
+    target = tmp_path / "model.pt"
+    shutil.copy(tiny[0], target)
+    key = Captioner(target, "cpu", beam_size=3).words_key
+    assert Captioner(target, "cpu", beam_size=3).words_key == key              # stable
+    assert Captioner(target, "cpu", beam_size=1).words_key != key
+    assert Captioner(target, "cpu", beam_size=3, max_length=12).words_key != key
+    dec, vocab, ckpt = load_checkpoint(target)
+    with torch.no_grad():
+        dec.out.bias.add_(0.01)                                                  # "retrained"
+    save_checkpoint(target, dec, vocab, ckpt.encoder_name, ckpt.grid)
+    assert Captioner(target, "cpu", beam_size=3).words_key != key
