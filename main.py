@@ -48,9 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", action="append", metavar="LABEL=FILE",
                    help="model to score (repeatable); default: the shipped model and runs/show_and_tell/best.pt")
     e.add_argument("--beams", type=int, nargs="+", default=[1, 3], metavar="N", help="beam sizes (default 1 3)")
-    e.add_argument("--output", default="benchmarks/results/evaluation.md", metavar="FILE", help="where the table goes")
+    e.add_argument("--output", metavar="FILE",
+                   help="where the table goes (default runs/evaluation.md); rows of models it does not re-score are kept")
     e.add_argument("--data", metavar="DIR", help="Flickr8k folder (default ../shared/data/flickr8k)")
     e.add_argument("--limit", type=int, default=0, metavar="N", help="score only the first N test images")
+    e.add_argument("--cache", metavar="DIR", help="where encoder features are cached (default cache/features)")
 
     h = sub.add_parser("history", help="list recent descriptions")
     h.add_argument("-n", type=int, default=20, help="how many (default 20)")

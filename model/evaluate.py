@@ -8,7 +8,7 @@ import torch
 from model.checkpoint import load_checkpoint
 from model.data import DEFAULT_DATA, load_captions, split
 from model.encoder import Encoder
-from model.features import DEFAULT_CACHE, cached_features
+from model.features import DEFAULT_CACHE, cached_features, existing_features
 from model.metrics import coco_scores
 from model.search import decode
 
@@ -30,13 +30,16 @@ def evaluate(checkpoints: dict[str, Path], beams=(1, 3), data_dir=DEFAULT_DATA, 
     wanted = split(records, split_name)
     if limit:
         wanted = wanted[:limit]
-    # Reuse the full cache that training built when evaluating the whole split.
-    names = [r["image"] for r in (records if not limit else wanted)]
     rows = []
     for label, path in checkpoints.items():
-        decoder, vocab, raw = load_checkpoint(path)
-        encoder = Encoder(raw["encoder"]["name"], raw["encoder"]["grid"])
-        feats = cached_features(encoder, Path(data_dir) / "images", names, cache_dir)
+        decoder, vocab, ckpt = load_checkpoint(path)
+        encoder = Encoder(ckpt.encoder_name, ckpt.grid)
+        # The full cache that training built, when there is one; otherwise only the images scored here.
+        names = [r["image"] for r in records]
+        feats = existing_features(encoder, names, cache_dir)
+        if feats is None:
+            names = [r["image"] for r in wanted]
+            feats = cached_features(encoder, Path(data_dir) / "images", names, cache_dir, log=log)
         index = {n: i for i, n in enumerate(names)}
         feats = feats[[index[r["image"]] for r in wanted]]
         for beam in beams:
@@ -50,9 +53,22 @@ def evaluate(checkpoints: dict[str, Path], beams=(1, 3), data_dir=DEFAULT_DATA, 
     return rows
 
 
-def table(rows: list[dict], split_name: str = "test") -> str:
+def table(rows: list[dict], split_name: str = "test", kept: list[str] = ()) -> str:
+    """The scores as a markdown table; `kept` are earlier rows (lines) of models and beams not re-scored."""
     lines = [f"Flickr8k {split_name} split ({rows[0]['images']} images), scores x100, COCO caption toolkit (pycocoevalcap).",
              "", "| model | beam | " + " | ".join(COLUMNS) + " |", "|---|---|" + "---|" * len(COLUMNS)]
     for r in rows:
         lines.append(f"| {r['model']} | {r['beam']} | " + " | ".join(f"{r[c] * 100:.1f}" for c in COLUMNS) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + list(kept)) + "\n"
+
+
+def rows_not_rescored(old_text: str, rows: list[dict]) -> list[str]:
+    """Table rows of an earlier file whose (model, beam) this run did not score: kept, not lost."""
+    scored = {(r["model"], str(r["beam"])) for r in rows}
+    kept = []
+    for line in old_text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 2 + len(COLUMNS) and cells[0] != "model" \
+                and (cells[0], cells[1]) not in scored:
+            kept.append(line)
+    return kept
