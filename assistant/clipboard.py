@@ -10,8 +10,12 @@ from typing import Callable
 
 from PIL import Image, ImageGrab
 
+from assistant.bounded import BoundedSet
 from assistant.display import no_display
 from assistant.history import image_hash
+from assistant.problems import Problem, one_line
+
+SEEN_KEPT = 1000      # pixel hashes of images already announced; the oldest are forgotten
 
 
 def read_clipboard_image() -> Image.Image | None:
@@ -26,35 +30,38 @@ class ClipboardWatcher:
     def __init__(self, on_image: Callable[[Image.Image, str], None], poll_seconds: float = 1.0,
                  log: Callable[[str], None] = print):
         self.on_image, self.poll_seconds, self.log = on_image, poll_seconds, log
-        self.seen: set[str] = set()
+        self.seen = BoundedSet(SEEN_KEPT)
         self.paused = threading.Event()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> str | None:
-        """Start watching; returns why the clipboard cannot be watched, or None."""
+    def start(self) -> list[Problem]:
+        """Start watching; returns why the clipboard cannot be watched."""
         if no_display():
-            return "there is no display, so no clipboard"
+            return [Problem("Copied images are not described, because there is no display.", "no DISPLAY")]
         try:
             first = read_clipboard_image()      # what is there already is not "new"
         except NotImplementedError:
-            return "clipboard images cannot be read: install xclip (X11) or wl-clipboard (Wayland)"
+            return [Problem("Copied images are not described until xclip is installed.",
+                            "clipboard images cannot be read: install xclip (X11) or wl-clipboard (Wayland)")]
         except Exception as e:
-            return f"clipboard cannot be read ({e})"
+            return [Problem("Copied images are not described, because the clipboard cannot be read.", one_line(e))]
         if first is not None:
             self.seen.add(image_hash(first))
         display = self._xfixes_display()
         target = (lambda: self._watch_x11(display)) if display else self._poll
         self._thread = threading.Thread(target=target, name="iris-clipboard", daemon=True)
         self._thread.start()
-        return None
+        return []
 
     def stop(self) -> None:
         self._stop.set()
         os.write(self._wake_w, b"x")
         if self._thread:
             self._thread.join(timeout=5)
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
 
     def check(self) -> None:
         """Look at the clipboard now and announce its image if it is new."""

@@ -2,39 +2,49 @@
 with one plain sentence; main.py prints it and exits with status 2."""
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from config import ConfigError, load_settings, user_settings_path
+from config import ConfigError, load, user_settings_path
+from config.settings import Settings
 
 
 class UserError(Exception):
     pass
 
 
-def _settings(args) -> dict:
+def _settings(args) -> Settings:
     try:
-        return load_settings(Path(args.config) if args.config else None)
+        return load(Path(args.config) if args.config else None)
     except ConfigError as e:
         raise UserError(str(e)) from None
 
 
-def _captioner(settings: dict, checkpoint: str | None = None, beam: int | None = None):
+def _words(settings: Settings):
+    """The narrator's words for a described file: the same hedging as the assistant's."""
+    from assistant.events import Described
+    from assistant.narrator import Narration
+    narration = Narration(settings.model.hedge_below, settings.folders.burst_seconds)
+    return lambda path, caption: narration.photo_words(Described("file", caption.text, caption.score, path))
+
+
+def _captioner(settings: Settings, checkpoint: str | None = None, beam: int | None = None):
     import torch
     from model.captioner import Captioner
     from model.checkpoint import CheckpointError
     from model.encoder import EncoderWeightsMissing
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    m = settings["model"]
+    m = settings.model
     try:
-        return Captioner(checkpoint or m["checkpoint"] or None, m["device"], beam or m["beam_size"], m["max_length"])
+        return Captioner(checkpoint or m.checkpoint or None, m.device, beam or m.beam_size, m.max_length)
     except (CheckpointError, EncoderWeightsMissing, RuntimeError) as e:
         raise UserError(str(e)) from None
 
 
 def _print_error(r) -> None:
-    """One line per unreadable file: 'PATH: error: why' (the reason already starts with the path)."""
-    print(f"{r.key}: error: {r.error.removeprefix(str(r.key) + ': ')}", file=sys.stderr)
+    """One line per unreadable file: 'PATH: error: why'."""
+    print(f"{r.key}: error: {r.error}", file=sys.stderr)
 
 
 def describe(args) -> int:
@@ -42,10 +52,12 @@ def describe(args) -> int:
 
     settings = _settings(args)
     captioner = _captioner(settings, args.checkpoint, args.beam)
+    words = _words(settings)
     speaker = None
     if args.speak:
         from assistant.speech import Speaker
-        speaker = Speaker(settings["speech"], log=lambda m: print(m, file=sys.stderr)).start()
+        speaker = Speaker(replace(settings.speech, enabled=True), report=lambda p: print(p.printed(), file=sys.stderr))
+        speaker.start()
     failed = 0
     paths = [Path(f) for f in args.files]
     for n, r in enumerate(caption_files(captioner, paths, keep_images=bool(args.attention_png))):
@@ -53,9 +65,10 @@ def describe(args) -> int:
             failed += 1
             _print_error(r)
             continue
-        print(f"{r.key}: {r.caption.text}", flush=True)
+        said = words(r.key, r.caption)
+        print(f"{r.key}: {said}", flush=True)
         if speaker:
-            speaker.say(r.caption.text, interrupt=False)
+            speaker.say(said, interrupt=False)
         if args.attention_png:
             from model.attention_plot import plot_attention
             out = Path(args.attention_png)
@@ -68,7 +81,7 @@ def describe(args) -> int:
                 raise UserError(f"cannot draw attention maps: {e}") from None
     if speaker:
         speaker.wait_idle(timeout=120)
-        speaker.close()
+        speaker.stop()
     return 1 if failed else 0
 
 
@@ -90,7 +103,9 @@ def caption_folder(args) -> int:
     if not paths:
         print(f"No images in {folder}.", file=sys.stderr)
         return 0
-    captioner = _captioner(_settings(args), args.checkpoint, args.beam)
+    settings = _settings(args)
+    captioner = _captioner(settings, args.checkpoint, args.beam)
+    words = _words(settings)
     failed = 0
     bar = tqdm(total=len(paths), unit="image", file=sys.stderr, disable=not sys.stderr.isatty())
     for r in caption_files(captioner, paths, batch_size=args.batch):
@@ -99,8 +114,9 @@ def caption_folder(args) -> int:
             failed += 1
             _print_error(r)
             continue
-        print(f"{r.key}: {r.caption.text}", flush=True)
-        if args.sidecar and (problem := write_sidecar(r.key, r.caption.text)):
+        said = words(r.key, r.caption)
+        print(f"{r.key}: {said}", flush=True)
+        if args.sidecar and (problem := write_sidecar(r.key, said)):
             print(f"{r.key}: {problem}", file=sys.stderr)
     bar.close()
     print(f"{len(paths) - failed} of {len(paths)} images described.", file=sys.stderr)
@@ -132,7 +148,7 @@ def train(args) -> int:
 def evaluate(args) -> int:
     from model.checkpoint import SHIPPED, CheckpointError
     from model.data import DataMissing
-    from model.evaluate import evaluate as run_eval, table
+    from model.evaluate import evaluate as run_eval, rows_not_rescored, table
     from model.train import PROJECT
 
     if args.checkpoint:
@@ -148,16 +164,19 @@ def evaluate(args) -> int:
     kw = {"limit": args.limit}
     if args.data:
         kw["data_dir"] = args.data
+    if args.cache:
+        kw["cache_dir"] = args.cache
     try:
         rows = run_eval({label: Path(p) for label, p in pairs}, beams=args.beams, **kw)
     except (CheckpointError, DataMissing) as e:
         raise UserError(str(e)) from None
-    text = table(rows)
+    out = Path(args.output or PROJECT / "runs" / "evaluation.md")
+    kept = rows_not_rescored(out.read_text(), rows) if out.is_file() else []
+    text = table(rows, kept=kept)
     print(text)
-    out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    print(f"written to {out}")
+    print(f"written to {out}" + (f" (kept {len(kept)} earlier rows it did not re-score)" if kept else ""))
     return 0
 
 
@@ -169,7 +188,9 @@ def history(args) -> int:
         return 0
     rows = History().recent(args.n)
     for r in rows:
-        what = r["caption"] if r["status"] == "ok" else f"failed: {r['error']}"
+        # Older databases kept the path inside the error as well: said once here.
+        reason = (r["error"] or "").removeprefix(f"{r['path']}: ")
+        what = r["caption"] if r["status"] == "ok" else f"failed: {reason}"
         where = f" {r['path']}" if r["path"] else ""
         print(f"{r['time']}  {r['source']}{where}: {what}")
     return 0

@@ -4,7 +4,11 @@ A file is handed on only once it has stopped growing for `settle_seconds`, and
 only once per (path, size, modification time): the created/modified/closed
 events a single copy produces count as one photo. Hidden and temporary files
 are ignored. `on_file` may block; that is the back-pressure that keeps a burst
-of thousands of files from piling up in memory (only paths wait here)."""
+of thousands of files from piling up in memory (only paths wait here).
+
+Watching starts before the model is ready, and on start the folders are scanned for
+photos saved since Iris last ran (catch_up_since); those are handed on as
+"catch-up" unless already_handled says they were described before."""
 import os
 import threading
 import time
@@ -14,7 +18,11 @@ from typing import Callable
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
+from assistant.bounded import BoundedSet
 from assistant.images import is_candidate
+from assistant.problems import Problem
+
+HANDED_KEPT = 10_000    # (path, size, mtime) keys remembered: enough to merge one copy's events, bounded
 
 
 def unlistable(folder: Path, recursive: bool) -> list[tuple[Path, str]]:
@@ -56,43 +64,48 @@ class _Handler(FileSystemEventHandler):
 
 
 class FolderWatcher:
-    def __init__(self, folders: list[str], recursive: bool, settle_seconds: float,
-                 on_file: Callable[[Path], None], log: Callable[[str], None] = print):
+    def __init__(self, folders: list[Path], recursive: bool, settle_seconds: float,
+                 on_file: Callable[[Path, str], None], catch_up_since: float | None = None,
+                 already_handled: Callable[[Path, int], bool] = lambda path, mtime_ns: False):
+        """on_file(path, source): source is "folder", or "catch-up" for a photo saved while Iris was off."""
         self.folders = [Path(f).expanduser() for f in folders]
         self.recursive, self.settle = recursive, settle_seconds
-        self.on_file, self.log = on_file, log
+        self.on_file = on_file
+        self.catch_up_since, self.already_handled = catch_up_since, already_handled
         self.paused = threading.Event()
         self._pending: dict[Path, tuple] = {}     # path -> (size, mtime_ns, stable since)
-        self._handed: set[tuple] = set()          # (path, size, mtime_ns) already passed on
+        self._handed = BoundedSet(HANDED_KEPT)    # (path, size, mtime_ns) already passed on
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._observer = Observer()
         self._settler = threading.Thread(target=self._settle_loop, name="iris-settle", daemon=True)
 
-    def start(self) -> list[str]:
+    def start(self) -> list[Problem]:
         """Start watching; returns one problem per folder that cannot be watched."""
-        problems, watching = [], 0
+        problems, self._watched = [], []
         for folder in self.folders:
             if not folder.is_dir():
-                problems.append(f"{folder} is not a folder; not watching it")
+                problems.append(Problem(f"The folder {folder.name} does not exist, so it is not watched.", str(folder)))
                 continue
             blocked = unlistable(folder, self.recursive)
             if blocked and blocked[0][0] == folder:
-                problems.append(f"cannot watch {folder}: {blocked[0][1]}")
+                problems.append(Problem(f"Iris may not read the folder {folder.name}, so it is not watched.",
+                                        f"cannot watch {folder}: {blocked[0][1]}"))
                 continue
-            problems += [f"cannot look inside {sub} ({why}); photos saved there will not be noticed"
-                         for sub, why in blocked]
+            problems += [Problem(f"Iris may not read the folder {sub.name}; photos saved there are not described.",
+                                 f"cannot look inside {sub} ({why})") for sub, why in blocked]
             try:
                 self._observer.schedule(_Handler(self), str(folder), recursive=self.recursive)
-                watching += 1
+                self._watched.append(folder)
             except OSError as e:
-                problems.append(f"cannot watch {folder}: {e.strerror or e}")
-        if watching:
+                problems.append(Problem(f"The folder {folder.name} cannot be watched.",
+                                        f"cannot watch {folder}: {e.strerror or e}"))
+        if self._watched:
             try:
                 self._observer.start()
             except OSError as e:       # e.g. permission denied on a sub-folder, inotify limits
-                problems.append(f"cannot watch folders: {e.strerror or e}")
+                problems.append(Problem("Folders cannot be watched on this system.", f"{e.strerror or e}"))
                 return problems
         self._settler.start()
         return problems
@@ -129,10 +142,33 @@ class FolderWatcher:
         with self._lock:
             was_pending = self._pending.pop(path, None) is not None
         if was_pending:
-            self.on_file(path)
+            self.on_file(path, "folder")
 
     # --- the settle thread ----------------------------------------------------
+    def _catch_up(self) -> None:
+        """Hand on, oldest first, the photos saved into the watched folders since catch_up_since."""
+        found = []
+        for folder in self._watched:
+            for path in (folder.rglob("*") if self.recursive else folder.glob("*")):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                # ctime too: a photo moved in keeps its old modification time
+                if is_candidate(path) and path.is_file() and max(st.st_mtime, st.st_ctime) > self.catch_up_since:
+                    found.append((st.st_mtime_ns, path, st.st_size))
+        for mtime_ns, path, size in sorted(found):
+            if self._stop.is_set():
+                return
+            key = (path, size, mtime_ns)
+            if key in self._handed or self.already_handled(path, mtime_ns):
+                continue
+            self._handed.add(key)
+            self.on_file(path, "catch-up")
+
     def _settle_loop(self) -> None:
+        if self.catch_up_since is not None:
+            self._catch_up()
         while not self._stop.is_set():
             if not self.busy:
                 self._wake.wait()
@@ -163,4 +199,4 @@ class FolderWatcher:
                 if key in self._handed:
                     continue
                 self._handed.add(key)
-                self.on_file(path)       # may block while the worker's queue is full
+                self.on_file(path, "folder")     # may block while the worker's queue is full

@@ -1,8 +1,10 @@
-"""Every caption, and every failure, in a private sqlite database.
+"""Every description, and every failure, in a private sqlite database.
 
-It is also the cache: an image whose hash was captioned by the same model is
-never captioned again. WAL mode and one transaction per row mean a kill at any
-moment leaves the database whole."""
+It listens to the worker's results (record), answers the worker's cache question
+(an image whose pixels the same model already described is not described again),
+and remembers which photo files were handled, so that catching up after Iris was
+off never describes a photo twice. WAL mode and one transaction per row mean a kill
+at any moment leaves the database whole."""
 import hashlib
 import os
 import sqlite3
@@ -10,22 +12,25 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from assistant.events import Described, Failed
+from assistant.problems import Problem
 from config import data_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS captions (
     id INTEGER PRIMARY KEY,
     time TEXT NOT NULL,
-    source TEXT NOT NULL,          -- screen, clipboard, folder, describe
+    source TEXT NOT NULL,          -- screen, clipboard, folder, catch-up, file
     path TEXT,                     -- file path, when the image came from a file
     image_hash TEXT,
-    model TEXT,
+    model TEXT,                    -- everything that decided the words (Captioner.words_key)
     caption TEXT,
     score REAL,                    -- mean log-probability per word
     status TEXT NOT NULL,          -- ok or failed
-    error TEXT
+    error TEXT                     -- why it failed, without the path
 );
 CREATE INDEX IF NOT EXISTS captions_hash ON captions(image_hash, model);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
@@ -57,6 +62,28 @@ class History:
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(captions)")}
+            if "mtime_ns" not in columns:    # a database made before catch-up existed
+                self._db.execute("ALTER TABLE captions ADD COLUMN mtime_ns INTEGER")
+                self._db.execute("CREATE INDEX IF NOT EXISTS captions_file ON captions(path, mtime_ns)")
+
+    # --- a running part ---------------------------------------------------------
+    def start(self) -> list[Problem]:
+        return []
+
+    def stop(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    close = stop
+
+    # --- the worker's listener and cache -----------------------------------------
+    def record(self, result: Described | Failed) -> None:
+        if isinstance(result, Described):
+            self.add(result.source, path=result.path, digest=result.digest, model=result.model,
+                     caption=result.caption, score=result.score, mtime_ns=result.mtime_ns)
+        else:
+            self.add(result.source, path=result.path, error=result.reason, mtime_ns=result.mtime_ns)
 
     def cached(self, digest: str, model: str) -> tuple[str, float] | None:
         with self._lock:
@@ -65,20 +92,33 @@ class History:
         return (row[0], row[1]) if row else None
 
     def add(self, source: str, *, path=None, digest=None, model=None, caption=None, score=None,
-            error: str | None = None) -> None:
+            error: str | None = None, mtime_ns: int | None = None) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._db:
-            self._db.execute("INSERT INTO captions(time, source, path, image_hash, model, caption, score, status, error) "
-                             "VALUES (?,?,?,?,?,?,?,?,?)",
+            self._db.execute("INSERT INTO captions(time, source, path, image_hash, model, caption, score, status, error, "
+                             "mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)",
                              (now, source, str(path) if path else None, digest, model, caption, score,
-                              "failed" if error else "ok", error))
+                              "failed" if error else "ok", error, mtime_ns))
+
+    # --- catching up on photos saved while Iris was off ---------------------------------
+    def handled(self, path: Path, mtime_ns: int) -> bool:
+        """Whether this version of this file was already described (or found unreadable)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM captions WHERE path=? AND mtime_ns=? LIMIT 1",
+                                    (str(path), mtime_ns)).fetchone() is not None
+
+    def get_state(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO state(key, value) VALUES (?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     def recent(self, n: int = 20) -> list[dict]:
         with self._lock:
             cur = self._db.execute("SELECT * FROM captions ORDER BY id DESC LIMIT ?", (n,))
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, row)) for row in cur.fetchall()]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

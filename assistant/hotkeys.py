@@ -1,9 +1,11 @@
-"""Global keyboard shortcuts (pynput). Returns None, with the reason, when no display allows them."""
+"""Global keyboard shortcuts (pynput). A callback runs on pynput's listener thread, so
+the service's callbacks only enqueue an action: nothing slow may run there."""
 import threading
 import time
 from typing import Callable
 
 from assistant.display import no_display
+from assistant.problems import Problem
 
 READY_TIMEOUT = 10.0   # seconds for the listener to connect to the X server
 
@@ -18,6 +20,31 @@ def _wait_until_ready(listener, timeout: float = READY_TIMEOUT) -> bool:
     while waiter.is_alive() and listener.is_alive() and time.monotonic() < end:
         waiter.join(0.05)
     return not waiter.is_alive()
+
+
+class Hotkeys:
+    """The running part: start() -> problems, stop()."""
+
+    def __init__(self, bindings: dict[str, Callable[[], None]], fallback: str = "use the tray menu"):
+        self.bindings, self.fallback = bindings, fallback
+        self.listener = None
+
+    def start(self) -> list[Problem]:
+        self.listener, problem = start_hotkeys(self.bindings)
+        if problem is None:
+            return []
+        if problem.startswith("a hotkey in settings"):
+            return [Problem(f"A keyboard shortcut in your settings is not valid, so none work; {self.fallback}.",
+                            problem)]
+        return [Problem(f"Keyboard shortcuts do not work here; {self.fallback}.", problem)]
+
+    def stop(self) -> None:
+        if self.listener:
+            self.listener.stop()
+
+    @property
+    def working(self) -> bool:
+        return self.listener is not None
 
 
 def start_hotkeys(bindings: dict[str, Callable[[], None]]):

@@ -18,7 +18,11 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False   # a truncated file is an error, not a 
 
 
 class ImageError(Exception):
-    """Why an image could not be read, in words for the user."""
+    """Why an image could not be read: the path, and the reason in words for the user."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = Path(path), reason
 
 
 def is_candidate(path: Path) -> bool:
@@ -35,21 +39,21 @@ def open_image(path: Path | str) -> Image.Image:
         st = os.stat(path)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise ImageError(f"{path}: symbolic link loop") from None
+            raise ImageError(path, "symbolic link loop") from None
         if e.errno == errno.ENOENT:
-            raise ImageError(f"{path}: file no longer exists") from None
-        raise ImageError(f"{path}: cannot read ({e.strerror})") from None
+            raise ImageError(path, "file no longer exists") from None
+        raise ImageError(path, f"cannot read ({e.strerror})") from None
     if not os.path.isfile(path):
-        raise ImageError(f"{path}: not a regular file")
+        raise ImageError(path, "not a regular file")
     if st.st_size == 0:
-        raise ImageError(f"{path}: empty file (0 bytes)")
+        raise ImageError(path, "empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
-                    raise ImageError(f"{path}: declares {w}x{h} pixels, too many pixels to read safely")
+                    raise ImageError(path, f"declares {w}x{h} pixels, too many pixels to read safely")
                 im.seek(0)                       # first frame of a GIF or multi-page TIFF
                 im.draft("RGB", (WORKING_SIZE, WORKING_SIZE))   # JPEG: decode at reduced scale
                 im.load()
@@ -57,14 +61,14 @@ def open_image(path: Path | str) -> Image.Image:
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path}: declares too many pixels to read safely (decompression bomb?)") from None
+        raise ImageError(path, "declares too many pixels to read safely (decompression bomb?)") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image, or a format Iris cannot read") from None
+        raise ImageError(path, "not an image, or a format Iris cannot read") from None
     except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
+        raise ImageError(path, "permission denied") from None
     except FileNotFoundError:
-        raise ImageError(f"{path}: file no longer exists") from None
+        raise ImageError(path, "file no longer exists") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"{path}: damaged or truncated image ({e})") from None
+        raise ImageError(path, f"damaged or truncated image ({e})") from None
     out.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.BICUBIC)
     return out

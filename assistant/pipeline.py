@@ -4,10 +4,9 @@ so memory stays flat however many files there are, and results come back in inpu
 order.
 
 With one worker, it uses all of torch's threads; that is best for a few images. For
-many, there is one worker per torch thread, each single-threaded: on 2 CPU cores two
-1-thread workers caption more images a second than one 2-thread worker (50.1 against
-34.7, medians of three rounds, benchmarks/results/folder_throughput.md; the one worker
-fell as low as 14.6 on a busy machine), and they never wait on each other's thread
+many, there is one worker per torch thread, each single-threaded: two 1-thread workers
+caption more images a second than one 2-thread worker
+(benchmarks/results/folder_throughput.md), and they never wait on each other's thread
 pool, as two 2-thread workers did.
 
 Each job is (key, load) where load() returns a PIL image or raises ImageError."""
@@ -31,7 +30,7 @@ ENCODE_CHUNK = 2    # images per encoder call: on a CPU, larger batches only add
 class Result:
     key: Any
     caption: Caption | None = None
-    error: str | None = None
+    error: str | None = None           # why it could not be read (ImageError.reason, without the path)
     image: Image.Image | None = None   # kept only when asked (attention plots, hashing)
 
 
@@ -92,7 +91,7 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 pixels.append(captioner.prepare(image))
                 batch.append(Result(key, image=image if keep_images else None))
             except ImageError as e:
-                batch.append(Result(key, error=str(e)))
+                batch.append(Result(key, error=e.reason))
             if len(batch) == batch_size:
                 stages.put(batches, (index, batch, pixels))
                 index, batch, pixels = index + 1, [], []

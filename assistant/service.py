@@ -1,189 +1,214 @@
-"""The background assistant: sources -> one worker -> speech and history.
+"""The background assistant: builds its parts, starts them in order, runs actions,
+and stops the parts in reverse order.
 
-Every part that cannot work here (no display, no tray, no speech, no clipboard
-tool) is reported once, and the rest keeps running."""
-import os
-import platform
+    sources (hotkeys -> screenshot, clipboard, folders) --Request--> Worker
+    Worker --Described/Failed--> History (record) and Narrator
+    Narrator --Utterance--> printed log and Speaker (driver: player, WAV files or silent)
+
+Every part has start() -> problems and stop(). Problems are reported one way: a
+printed line with the detail, and a short sentence said once with "Iris is ready".
+Hotkeys and tray items only enqueue an action; actions run here, on the service's
+own thread, never on a listener's."""
+import queue
 import signal
-import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
-from assistant.worker import Announcement, Worker
-from config import data_dir, user_settings_path
+from assistant.actions import NAMES
+from assistant.events import Request
+from assistant.narrator import Narration, Narrator, Utterance
+from assistant.problems import Problem
+from assistant.speech import Speaker
+from assistant.worker import Worker
+from config import data_dir
+from config.settings import Settings
+
+CATCH_UP_KEY = "folders_watched_since"   # history state: when the last run began watching
 
 
 def _log(message: str) -> None:
     print(message, flush=True)
 
 
+def spoken_keys(combo: str) -> str:
+    """'<ctrl>+<alt>+d' -> 'Control Alt D', for speech."""
+    names = {"ctrl": "Control", "alt": "Alt", "shift": "Shift", "cmd": "Command"}
+    return " ".join(names.get(p.strip("<>"), p.strip("<>").upper()) for p in combo.split("+"))
+
+
 class Service:
-    def __init__(self, settings: dict, captioner_factory: Callable, log: Callable[[str], None] = _log):
-        self.settings, self.log = settings, log
-        self.factory = captioner_factory
-        self.stop_event = threading.Event()
-        self.paused = threading.Event()
-        self.speech_on = settings["speech"]["enabled"]
-        self.last_text = ""
-        self.speaker = self.history = self.worker = None
-        self.hotkeys = self.clipboard = self.folders = self.tray = None
-        self.problems: list[str] = []    # what cannot work here, printed at once and spoken with "ready"
+    def __init__(self, settings: Settings, captioner_factory: Callable, log: Callable[[str], None] = _log):
+        self.settings, self.log, self.factory = settings, log, captioner_factory
+        self.actions: queue.Queue = queue.Queue()
+        self.paused = False
+        self.speech_on = settings.speech.enabled
+        self.parts: list = []                  # started, in order
+        self.history = self.speaker = self.narrator = self.worker = None
+        self.folders = self.clipboard = self.hotkeys = self.tray = None
+        self.listeners: list[Callable[[Utterance], None]] = []   # besides speech: benchmarks time utterances
+        self.handlers = {"describe_screen": self.describe_screen, "repeat_last": self.repeat_last,
+                         "stop_speaking": self.stop_speaking, "pause_watching": self.toggle_pause,
+                         "toggle_speech": self.toggle_speech, "open_settings": self.open_settings,
+                         "quit": self.quit}
+        assert set(self.handlers) == set(NAMES), "every action in the table has a handler"
+        self._quit = False
 
-    # --- actions (hotkeys, tray) ------------------------------------------------
-    def announce(self, a: Announcement) -> None:
-        if not a.text:
-            return
-        self.last_text = a.text
-        self.log(f"Iris says: {a.text}")
-        if self.speaker and self.speech_on:
-            self.speaker.say(a.text, interrupt=a.interrupt)
+    # --- from any thread ------------------------------------------------------------
+    def request(self, action: str) -> None:
+        """Run an action on the service's thread (hotkeys, tray, signals call this)."""
+        self.actions.put(action)
 
+    # --- actions (on the service's thread) --------------------------------------------
     def describe_screen(self) -> None:
         from assistant.screen import ScreenUnavailable, grab, save
-        if self.speaker:
-            self.speaker.stop_speaking()      # a new request cuts off the old description
+        self.speaker.stop_speaking()      # a new request cuts off the old description
+        s = self.settings.screen
         try:
-            image = grab(self.settings["screen"]["monitor"])
+            image = grab(s.monitor)
         except ScreenUnavailable as e:
-            self.announce(Announcement(f"Sorry, {e}."))
+            self.log(f"Iris: {e}")
+            self.narrator.tell(lambda n: n.status("Sorry, Iris cannot take a screenshot here."))
             return
-        if self.settings["screen"]["save_screenshots"]:
-            folder = Path(self.settings["screen"]["screenshot_dir"] or data_dir() / "screenshots").expanduser()
+        if s.save_screenshots:
+            folder = Path(s.screenshot_dir or data_dir() / "screenshots").expanduser()
             self.log(f"Screenshot saved to {save(image, folder)}")
-        self.worker.submit_image("screen", image)
+        self.worker.submit(Request("screen", image))
 
     def repeat_last(self) -> None:
-        self.announce(Announcement(self.last_text or "Nothing has been described yet."))
+        self.narrator.tell(Narration.repeat)
 
     def stop_speaking(self) -> None:
-        if self.speaker:
-            self.speaker.stop_speaking()
+        self.speaker.stop_speaking()
 
     def toggle_pause(self) -> None:
+        self.paused = not self.paused
         for source in (self.clipboard, self.folders):
             if source:
-                (source.paused.clear if self.paused.is_set() else source.paused.set)()
-        (self.paused.clear if self.paused.is_set() else self.paused.set)()
+                (source.paused.set if self.paused else source.paused.clear)()
         if self.tray:
             self.tray.refresh()
-        self.announce(Announcement("Watching paused." if self.paused.is_set() else "Watching resumed."))
+        self.narrator.tell(lambda n: n.status("Watching paused." if self.paused else "Watching resumed."))
 
     def toggle_speech(self) -> None:
+        self.speech_on = not self.speech_on
         if self.speech_on:
-            self.announce(Announcement("Speech off."))
-            self.speaker and self.speaker.wait_idle(5)
-            self.speech_on = False
+            self.speaker.unmute()
+            self.narrator.tell(lambda n: n.status("Speech on."))
         else:
-            self.speech_on = True
-            self.announce(Announcement("Speech on."))
+            self.narrator.tell(lambda n: n.status("Speech off.", mute_after=True))
         if self.tray:
             self.tray.refresh()
 
     def open_settings(self) -> None:
-        path = user_settings_path()
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("# Your Iris settings. Copy keys here from the defaults to change them:\n"
-                            f"# {Path(__file__).resolve().parents[1] / 'config' / 'default.toml'}\n"
-                            "# Restart Iris after editing.\n")
-        opener = {"Darwin": ["open"], "Windows": None}.get(platform.system(), ["xdg-open"])
-        try:
-            if opener is None:
-                os.startfile(path)  # noqa: S606 - Windows only
-            else:
-                subprocess.Popen(opener + [str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.announce(Announcement("Settings file opened."))
-        except OSError:
-            self.announce(Announcement(f"Could not open an editor. The settings file is {path}"))
+        from assistant.settings_file import open_settings_file
+        opened, path = open_settings_file()
+        self.narrator.tell(lambda n: n.status("Settings file opened." if opened else
+                                              f"Could not open an editor. The settings file is {path}"))
 
     def quit(self) -> None:
-        self.stop_event.set()
+        self._quit = True
 
-    # --- life cycle ---------------------------------------------------------------
-    def _problem(self, what: str, why: str) -> None:
-        why = " ".join(why.split())           # one line: it is printed and spoken
-        self.log(f"Iris: {what}: {why}")
-        self.problems.append(f"{what}: {why}")
+    # --- where utterances go --------------------------------------------------------------
+    def _utter(self, u: Utterance) -> None:
+        self.log(f"Iris says: {u.text}")
+        self.speaker.say(u.text, interrupt=u.interrupt, mute_after=u.mute_after)
+        for listen in self.listeners:
+            listen(u)
 
-    def _start_sources(self) -> None:
-        s = self.settings
-        from assistant.hotkeys import start_hotkeys
-        h = s["hotkeys"]
-        self.hotkeys, problem = start_hotkeys({
-            h["describe_screen"]: self.describe_screen, h["repeat_last"]: self.repeat_last,
-            h["stop_speaking"]: self.stop_speaking, h["pause_watching"]: self.toggle_pause,
-            h["toggle_speech"]: self.toggle_speech, h["quit"]: self.quit})
-        if problem:
-            self._problem("no keyboard shortcuts", problem)
-        if s["clipboard"]["enabled"]:
-            from assistant.clipboard import ClipboardWatcher
-            self.clipboard = ClipboardWatcher(lambda img, digest: self.worker.submit_image("clipboard", img, digest),
-                                              s["clipboard"]["poll_seconds"], self.log)
-            if problem := self.clipboard.start():
-                self._problem("clipboard not watched", problem)
-                self.clipboard = None
-        if s["folders"]["watch"]:
-            from assistant.folder_watch import FolderWatcher
-            f = s["folders"]
-            self.folders = FolderWatcher(f["watch"], f["recursive"], f["settle_seconds"], self.worker.submit_file,
-                                         self.log)
-            for problem in self.folders.start():
-                self._problem("folder", problem)
-        from assistant.tray import Tray
-        self.tray = Tray({"describe": self.describe_screen, "repeat": self.repeat_last, "pause": self.toggle_pause,
-                          "toggle_speech": self.toggle_speech, "open_settings": self.open_settings,
-                          "quit": self.quit}, self.paused.is_set, lambda: self.speech_on, self.log)
-        if problem := self.tray.start():
-            self._problem("no tray icon", f"{problem}; use the keyboard shortcuts")
-            self.tray = None
+    def _report(self, problem: Problem) -> None:
+        self.log(problem.printed())
 
-    def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop_event.set())
-        self.log("Iris is starting: loading the captioning model...")
-        if self.settings["speech"]["enabled"]:
-            from assistant.speech import Speaker
-            self.speaker = Speaker(self.settings["speech"], self.log).start()
-        if self.settings["history"]["enabled"]:
+    # --- life cycle ---------------------------------------------------------------------
+    def _start(self, part) -> list[Problem]:
+        problems = part.start()
+        self.parts.append(part)
+        for p in problems:
+            self._report(p)
+        return problems
+
+    def _build_and_start(self) -> tuple[list[Problem], str | None]:
+        """Start every part in order; returns (problems, why the model cannot load or None)."""
+        s, problems = self.settings, []
+        if s.history.enabled:
             from assistant.history import History
             self.history = History()
-        self.worker = Worker(self.factory, self.settings, self.announce, self.history, self.log,
-                             folders_busy=lambda: bool(self.folders and self.folders.busy))
-        self.worker.start()
-        self.worker.ready.wait()
-        if self.worker.failed:
-            self.log(f"Iris cannot start: {self.worker.failed}")
-            self._shutdown()
+            problems += self._start(self.history)
+        self.speaker = Speaker(s.speech, report=self._report)
+        problems += self._start(self.speaker)
+        self.narrator = Narrator(Narration(s.model.hedge_below, s.folders.burst_seconds), self._utter, self.log,
+                                 hold=lambda: bool(self.worker.has_backlog or (self.folders and self.folders.busy)))
+        problems += self._start(self.narrator)
+        emit = ([self.history.record] if self.history else []) + [self.narrator.hear]
+        if s.folders.write_sidecar:
+            from assistant.sidecar import SidecarWriter
+            emit.append(SidecarWriter(self.narrator.narration.photo_words, self.log))
+        self.worker = Worker(self.factory, lambda result: [listen(result) for listen in emit], cache=self.history)
+        problems += self._start(self.worker)          # the model loads in the background from here
+        if s.folders.watch:                           # watching begins before the model is ready
+            from assistant.folder_watch import FolderWatcher
+            since = None
+            if self.history:
+                stamp = self.history.get_state(CATCH_UP_KEY)
+                since = float(stamp) if stamp else None
+                if since is None:      # the first run: nothing to catch up on, from now on there is
+                    self.history.set_state(CATCH_UP_KEY, repr(self._began))
+            self.folders = FolderWatcher(s.folders.paths, s.folders.recursive, s.folders.settle_seconds,
+                                         lambda path, source: self.worker.submit(Request(source, path=path)),
+                                         catch_up_since=since,
+                                         already_handled=self.history.handled if self.history else lambda p, m: False)
+            problems += self._start(self.folders)
+            self.log(f"Watching {len(s.folders.watch)} folder(s) for new photos.")
+        failed = self.worker.wait_ready()
+        if failed:
+            return problems, failed
+        if s.clipboard.enabled:
+            from assistant.clipboard import ClipboardWatcher
+            self.clipboard = ClipboardWatcher(lambda image, digest: self.worker.submit(Request("clipboard", image,
+                                                                                            digest=digest)),
+                                              s.clipboard.poll_seconds, self.log)
+            problems += self._start(self.clipboard)
+        from assistant.hotkeys import Hotkeys
+        from assistant.tray import Tray
+        self.hotkeys = Hotkeys({s.hotkeys[name]: (lambda name=name: self.request(name)) for name in NAMES})
+        self.tray = Tray(self.request, lambda: self.paused, lambda: self.speech_on, self.log)
+        controls = self._start(self.hotkeys) + self._start(self.tray)
+        if not self.hotkeys.working and not self.tray.working:
+            controls = [Problem("Neither keyboard shortcuts nor a tray icon work here; copied images and "
+                                "watched folders are still described.")]
+        return problems + controls, None
+
+    def run(self) -> int:
+        if threading.current_thread() is threading.main_thread():     # signals reach the main thread only
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.request("quit"))
+        self._began = time.time()
+        self.log("Iris is starting: loading the captioning model...")
+        problems, failed = self._build_and_start()
+        if failed:
+            self.log(f"Iris cannot start: {failed}")
+            self._stop_all()
             return 2
-        self._start_sources()
-        keys = self.settings["hotkeys"]
-        ready = f"Iris is ready. Press {_spoken_keys(keys['describe_screen'])} to describe the screen."
-        if self.problems:     # a user who cannot see the terminal hears them too, once
-            ready += f" {len(self.problems)} {'thing does' if len(self.problems) == 1 else 'things do'} not work: " \
-                     + "; ".join(self.problems) + "."
-        self.announce(Announcement(ready))
-        self.stop_event.wait()
+        keys = spoken_keys(self.settings.hotkeys["describe_screen"]) if self.hotkeys.working else None
+        self.narrator.tell(lambda n: n.ready(problems, keys, self.tray.working))
+        while not self._quit:
+            name = self.actions.get()
+            try:
+                self.handlers[name]()
+            except Exception as e:   # noqa: BLE001 - one failed action must not end the assistant
+                self.log(f"Iris: the action {name} failed ({type(e).__name__}: {e})")
+                self.narrator.tell(lambda n: n.status("Sorry, that did not work."))
         self.log("Iris is stopping.")
-        self._shutdown()
+        if self.history and self.folders:
+            # Next start catches up on photos saved since this run began; those already described are skipped.
+            self.history.set_state(CATCH_UP_KEY, repr(self._began))
+        self._stop_all()
         return 0
 
-    def _shutdown(self) -> None:
-        for part in (self.folders, self.clipboard, self.tray):
-            if part:
-                part.stop()
-        if self.hotkeys:
-            self.hotkeys.stop()
-        if self.worker:
-            self.worker.stop()
-        if self.speaker:
-            self.speaker.close()
-        if self.history:
-            self.history.close()
+    def _stop_all(self) -> None:
+        """Stop the parts in reverse order: sources first, so nothing new arrives while the rest ends."""
+        for part in reversed(self.parts):
+            part.stop()
+        self.parts.clear()
         self.log("Iris stopped.")
-
-
-def _spoken_keys(combo: str) -> str:
-    """'<ctrl>+<alt>+d' -> 'Control Alt D', for speech."""
-    names = {"ctrl": "Control", "alt": "Alt", "shift": "Shift", "cmd": "Command"}
-    return " ".join(names.get(p.strip("<>"), p.strip("<>").upper()) for p in combo.split("+"))

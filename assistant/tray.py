@@ -1,11 +1,18 @@
-"""The tray icon and its menu (pystray). On Linux the GTK back end is used, because
-pystray's plain X back end has no menu. Every item also has a keyboard shortcut."""
+"""The tray icon and its menu (pystray), built from the action table. On Linux the GTK
+back end is used, because pystray's plain X back end has no menu. Every item also has
+a keyboard shortcut. A menu item only enqueues its action."""
 import os
 import sys
 import threading
+import time
 from typing import Callable
 
 from PIL import Image, ImageDraw
+
+from assistant.actions import ACTIONS
+from assistant.problems import Problem
+
+DOCK_TIMEOUT = 10     # seconds for the tray host to show the icon
 
 
 def tray_host_problem() -> str | None:
@@ -39,17 +46,28 @@ def icon_image(paused: bool) -> Image.Image:
 
 
 class Tray:
-    def __init__(self, actions: dict[str, Callable[[], None]], is_paused: Callable[[], bool],
+    def __init__(self, request: Callable[[str], None], is_paused: Callable[[], bool],
                  speech_on: Callable[[], bool], log: Callable[[str], None] = print):
-        self.actions, self.is_paused, self.speech_on, self.log = actions, is_paused, speech_on, log
+        """request(action name) runs an action; is_paused and speech_on give the state the menu shows."""
+        self.request, self.is_paused, self.speech_on, self.log = request, is_paused, speech_on, log
         self.icon = None
         self.docked = threading.Event()
+        self._failed: str | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> str | None:
-        """Show the icon; returns why it cannot be shown, or None."""
+    def _item(self, action):
+        from pystray import MenuItem
+        run = (lambda name: lambda: self.request(name))(action.name)
+        if action.name == "pause_watching":
+            return MenuItem(lambda _: "Resume watching" if self.is_paused() else "Pause watching", run)
+        if action.name == "toggle_speech":
+            return MenuItem(action.label, run, checked=lambda _: self.speech_on())
+        return MenuItem(action.label, run, default=action.name == "describe_screen")
+
+    def start(self) -> list[Problem]:
+        """Show the icon; returns why it cannot be shown."""
         if problem := tray_host_problem():
-            return problem
+            return [Problem("There is no tray icon; use the keyboard shortcuts.", problem)]
         if sys.platform.startswith("linux"):
             try:
                 import gi  # noqa: F401 - only to know whether the GTK back end can work
@@ -58,24 +76,20 @@ class Tray:
                 self.log("Tray: PyGObject is missing, so the tray icon has no menu; clicking it describes the screen.")
         try:
             import pystray
-            from pystray import Menu, MenuItem as Item
+            menu = pystray.Menu(*(self._item(a) for a in ACTIONS if a.in_menu))
         except Exception as e:
-            return f"the tray library cannot start ({e})"
-        a = self.actions
-        menu = Menu(
-            Item("Describe screen", lambda: a["describe"](), default=True),
-            Item("Repeat last", lambda: a["repeat"]()),
-            Item(lambda _: "Resume watching" if self.is_paused() else "Pause watching", lambda: a["pause"]()),
-            Item("Speak", lambda: a["toggle_speech"](), checked=lambda _: self.speech_on()),
-            Item("Open settings file", lambda: a["open_settings"]()),
-            Item("Quit", lambda: a["quit"]()),
-        )
+            return [Problem("There is no tray icon; use the keyboard shortcuts.", f"the tray library cannot start ({e})")]
         self.icon = pystray.Icon("iris", icon_image(False), "Iris: watching", menu)
-        self._failed: str | None = None
         self._thread = threading.Thread(target=self._run, name="iris-tray", daemon=True)
         self._thread.start()
-        self._thread.join(timeout=2)       # a back end that cannot start fails within this time
-        return self._failed
+        # Until the host docks the icon or the back end fails (its thread ends), and no longer.
+        deadline = time.monotonic() + DOCK_TIMEOUT
+        while not self.docked.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
+            pass
+        if self._failed or not self.docked.is_set():
+            return [Problem("There is no tray icon; use the keyboard shortcuts.",
+                            self._failed or "the tray host did not show the icon")]
+        return []
 
     def _run(self) -> None:
         try:
@@ -102,3 +116,7 @@ class Tray:
             self.icon.stop()
         if self._thread:
             self._thread.join(timeout=5)
+
+    @property
+    def working(self) -> bool:
+        return self.docked.is_set()

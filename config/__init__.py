@@ -67,3 +67,9 @@ def load_settings(path: Path | None = None) -> dict:
         for section, values in override.items():
             settings[section].update(values)
     return settings
+
+
+def load(path: Path | None = None):
+    """Typed settings (config/settings.py) from the same files."""
+    from config.settings import Settings
+    return Settings.from_dict(load_settings(path))

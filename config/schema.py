@@ -3,6 +3,8 @@ against it so a typo or a bad value is caught before anything starts."""
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from assistant.actions import NAMES as ACTION_NAMES
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -23,7 +25,7 @@ def _number(lo: float, hi: float) -> Rule:
 SCHEMA: dict[str, dict[str, Rule]] = {
     "hotkeys": {
         name: Rule(str, 'a key combination such as "<ctrl>+<alt>+d"', _hotkey)
-        for name in ("describe_screen", "repeat_last", "stop_speaking", "pause_watching", "toggle_speech", "quit")
+        for name in ACTION_NAMES
     },
     "screen": {
         "monitor": Rule(str, '"under_mouse" or "all"', lambda v: v in ("under_mouse", "all")),

@@ -1,4 +1,6 @@
 """The command line as a user meets it: real processes, real exit codes and messages."""
+import json
+
 from conftest import run_main
 
 
@@ -88,16 +90,26 @@ def test_caption_folder_describes_every_image_and_writes_sidecars_only_when_aske
     assert all(hashlib.sha256((folder / n).read_bytes()).hexdigest() == h for n, h in before.items())
 
 
-def test_describe_speak_says_the_caption(tiny_checkpoint, tmp_path):
+def test_describe_speak_says_the_hedged_description_the_narrator_chose(tiny_checkpoint, tmp_path):
+    """Every caption is "unsure" with hedge_below = 1: what is printed and what is spoken both say "possibly"."""
+    import subprocess
     from assistant.speech import wav_stats
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'[speech]\noutput_dir = "{tmp_path / "speech"}"\n')
+    cfg.write_text(f'[speech]\noutput_dir = "{tmp_path / "speech"}"\n[model]\nhedge_below = 1.0\n')
     r = run_main("--config", str(cfg), "describe", str(_photos(1)[0]), "--speak", "--checkpoint", str(tiny_checkpoint))
     assert r.returncode == 0, r.stderr
+    said = r.stdout.strip().split(": ", 1)[1]
+    assert said.startswith("possibly ")
     wavs = list((tmp_path / "speech").glob("*.wav"))
     assert len(wavs) == 1
     duration, rms = wav_stats(wavs[0])
     assert duration > 0.5 and rms > 0.01
+    # The WAV is as long as espeak-ng's own rendering of the hedged words, not of the bare caption.
+    lengths = {}
+    for name, text in (("hedged", said), ("bare", said.removeprefix("possibly "))):
+        subprocess.run(["espeak-ng", "-s", "175", "-w", str(tmp_path / f"{name}.wav"), text], check=True)
+        lengths[name] = wav_stats(tmp_path / f"{name}.wav")[0]
+    assert abs(duration - lengths["hedged"]) < 0.15 < abs(duration - lengths["bare"]), (duration, lengths)
 
 
 def test_missing_encoder_package_gives_one_clear_message(tiny_checkpoint, tmp_path):
@@ -112,15 +124,46 @@ def test_missing_encoder_package_gives_one_clear_message(tiny_checkpoint, tmp_pa
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_evaluate_writes_a_table_of_coco_metrics(tiny_checkpoint, tmp_path):
+def test_evaluate_writes_a_table_of_coco_metrics_and_keeps_rows_it_did_not_rescore(tiny_checkpoint, tmp_path):
     out = tmp_path / "eval.md"
+    out.write_text("Earlier table.\n\n| model | beam | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | METEOR | ROUGE-L | CIDEr |\n"
+                   "|---|---|---|---|---|---|---|---|---|\n"
+                   "| Show and Tell baseline | 3 | 56.1 | 37.1 | 24.3 | 16.2 | 17.5 | 41.2 | 34.0 |\n"
+                   "| tiny | 1 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 |\n")
     r = run_main("evaluate", "--checkpoint", f"tiny={tiny_checkpoint}", "--beams", "1", "2", "--limit", "8",
-                 "--output", str(out))
+                 "--output", str(out), "--cache", str(tmp_path / "cache"))
     assert r.returncode == 0, r.stderr
     text = out.read_text()
     assert "| tiny | 1 |" in text and "| tiny | 2 |" in text
+    assert "| tiny | 1 | 1.0 |" not in text                                       # re-scored, replaced
+    assert "| Show and Tell baseline | 3 | 56.1 |" in text                          # not re-scored: kept
     for metric in ("BLEU-1", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"):
         assert metric in text
+    # Only the 8 images it scores were encoded, not the whole data set, and it said so.
+    assert "Encoding 8 images once" in r.stdout + r.stderr
+    assert len(json.loads(next((tmp_path / "cache").glob("*.json")).read_text())["names"]) == 8
+
+
+def test_evaluate_does_not_overwrite_the_committed_table_unless_asked(tiny_checkpoint, tmp_path):
+    from conftest import ROOT
+    committed = ROOT / "benchmarks" / "results" / "evaluation.md"
+    before = committed.read_text()
+    r = run_main("evaluate", "--checkpoint", f"tiny={tiny_checkpoint}", "--beams", "1", "--limit", "4",
+                 "--cache", str(tmp_path / "cache"))
+    assert r.returncode == 0, r.stderr
+    assert committed.read_text() == before
+    assert "written to " in r.stdout and "benchmarks/results" not in r.stdout.split("written to ")[1]
+
+
+def test_history_names_a_failed_file_once(tmp_path):
+    from assistant.events import Failed
+    from assistant.history import History
+    h = History()
+    h.record(Failed("folder", "empty file (0 bytes)", tmp_path / "empty.jpg"))
+    h.close()
+    r = run_main("history")
+    assert r.returncode == 0
+    assert r.stdout.count("empty.jpg") == 1 and "failed: empty file (0 bytes)" in r.stdout
 
 
 def test_train_names_the_encoders_it_knows(tmp_path):

@@ -1,0 +1,51 @@
+"""What flows through the assistant: requests into the captioning worker, plain
+results out of it. Results carry facts only (the model's words, its score, the
+failure's reason); the narrator alone turns them into sentences."""
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+# Where an image came from. "catch-up": a photo saved into a watched folder while Iris was not running.
+SOURCES = ("screen", "clipboard", "folder", "catch-up", "file")
+
+
+@dataclass(frozen=True)
+class Request:
+    source: str
+    image: Image.Image | None = None     # screen and clipboard: already in memory
+    path: Path | None = None             # folders: read by the worker
+    digest: str | None = None            # the image's pixel hash, when the source knows it already
+
+    @property
+    def urgent(self) -> bool:
+        """Someone is waiting for this one: it goes ahead of a folder backlog."""
+        return self.image is not None
+
+
+@dataclass(frozen=True)
+class Described:
+    source: str
+    caption: str                  # the model's words, as decoded
+    score: float                  # mean log-probability per token
+    path: Path | None = None
+    digest: str | None = None
+    model: str = ""               # what produced the words (the history cache key)
+    mtime_ns: int | None = None   # the file's modification time, for catching up without repeats
+
+    @property
+    def confidence(self) -> float:
+        """Geometric-mean token probability, 0..1."""
+        return math.exp(self.score)
+
+
+@dataclass(frozen=True)
+class Failed:
+    source: str
+    reason: str                   # plain words, without the path
+    path: Path | None = None
+    mtime_ns: int | None = None
+
+
+Result = Described | Failed
