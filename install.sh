@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs Iris on Debian/Ubuntu: system packages, then Python packages into ./.venv.
 #   bash install.sh          what the assistant needs (speech, audio, clipboard, tray)
-#   bash install.sh --test   also the tools the tests use (virtual X server, key presses, tray host, Java)
+#   bash install.sh --test   also the tools the tests use (virtual X server, window manager, xterm, Chromium,
+#                            key presses, tray host, Java)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 pkgs="espeak-ng alsa-utils xclip dbus-x11 libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
 if [ "${1:-}" = "--test" ]; then
-  pkgs="$pkgs xvfb xdotool trayer sox"
+  pkgs="$pkgs xvfb xdotool trayer sox openbox xterm chromium fonts-dejavu-core"   # windows with titles, a browser
   command -v java >/dev/null || pkgs="$pkgs default-jre-headless"   # METEOR runs on Java
 fi
 if command -v apt-get >/dev/null; then

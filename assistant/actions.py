@@ -14,6 +14,7 @@ class Action:
 
 ACTIONS: tuple[Action, ...] = (
     Action("describe_screen", "Describe screen"),
+    Action("read_text", "Read all text"),
     Action("repeat_last", "Repeat last"),
     Action("stop_speaking", "Stop speaking"),
     Action("pause_watching", "Pause watching"),      # the tray shows "Resume watching" while paused

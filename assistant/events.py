@@ -7,6 +7,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from assistant.layout import Box
+from assistant.ocr import TextLine
+from assistant.window import WindowInfo
+
 # Where an image came from. "catch-up": a photo saved into a watched folder while Iris was not running.
 SOURCES = ("screen", "clipboard", "folder", "catch-up", "file")
 
@@ -17,6 +21,8 @@ class Request:
     image: Image.Image | None = None     # screen and clipboard: already in memory
     path: Path | None = None             # folders: read by the worker
     digest: str | None = None            # the image's pixel hash, when the source knows it already
+    window: WindowInfo | None = None     # screen: the active window the image shows
+    read_all: bool = False               # screen: read every line of text (Read all text), not the gist
 
     @property
     def urgent(self) -> bool:
@@ -48,4 +54,40 @@ class Failed:
     mtime_ns: int | None = None
 
 
-Result = Described | Failed
+@dataclass(frozen=True)
+class Blank:
+    """An image with nothing in it to describe: uniform, almost empty, or a few pixels."""
+    source: str
+    what: str                     # "a blank black image"
+    path: Path | None = None
+    digest: str | None = None
+    mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class PhotoSeen:
+    """A photo inside a screen or page, captioned."""
+    box: Box
+    caption: str
+    score: float
+
+    @property
+    def confidence(self) -> float:
+        return math.exp(self.score)
+
+
+@dataclass(frozen=True)
+class ScreenRead:
+    """A screen, screenshot or page of text: its text lines in reading order and the photos on it."""
+    source: str
+    size: tuple[int, int]
+    lines: tuple[TextLine, ...]
+    photos: tuple[PhotoSeen, ...] = ()
+    window: WindowInfo | None = None
+    read_all: bool = False
+    path: Path | None = None
+    digest: str | None = None
+    mtime_ns: int | None = None
+
+
+Result = Described | Failed | Blank | ScreenRead

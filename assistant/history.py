@@ -12,7 +12,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from assistant.events import Described, Failed
+from assistant.events import Described, Failed, Result
 from assistant.problems import Problem
 from config import data_dir
 
@@ -78,12 +78,15 @@ class History:
     close = stop
 
     # --- the worker's listener and cache -----------------------------------------
-    def record(self, result: Described | Failed) -> None:
+    def record(self, result: Result, words: str | None = None) -> None:
+        """A result as it was said (words); a photo's own caption is kept for the cache. No image is kept."""
         if isinstance(result, Described):
             self.add(result.source, path=result.path, digest=result.digest, model=result.model,
                      caption=result.caption, score=result.score, mtime_ns=result.mtime_ns)
-        else:
+        elif isinstance(result, Failed):
             self.add(result.source, path=result.path, error=result.reason, mtime_ns=result.mtime_ns)
+        else:       # blank images, screens and pages: what was said (no model caption to cache)
+            self.add(result.source, path=result.path, caption=words, mtime_ns=result.mtime_ns)
 
     def cached(self, digest: str, model: str) -> tuple[str, float] | None:
         with self._lock:

@@ -11,7 +11,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 150_000_000       # a 12000x9000 photo (108 MP) is fine; a bomb declaring more is refused
-WORKING_SIZE = 1024            # the encoder needs 260 px; keep a little more for attention plots
+WORKING_SIZE = 2048            # the encoder needs 260 px, but screenshots' text must stay readable
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False   # a truncated file is an error, not a half-grey picture

@@ -11,10 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from assistant.events import Described, Failed, Result
+from assistant.events import Blank, Described, Failed, Result, ScreenRead
+from assistant.layout import where
 from assistant.problems import Problem
+from assistant.window import WindowInfo
 
 NOTHING_YET = "Nothing has been described yet."
+RESULTS = (Described, Failed, Blank, ScreenRead)
+GIST_LINES = 3        # lines of text read after the heading before "N more lines"
+SHORT_SCREEN = 6      # a screen with at most this many lines (a dialog, a form) is read whole
+HEADING = 1.35        # a line this much taller than the typical line is a heading
+PHOTOS_SAID = 3       # photos on a screen described one by one; the rest are counted
+TERMINALS = {"xterm", "uxterm", "gnome-terminal", "gnome-terminal-server", "konsole", "xfce4-terminal", "alacritty",
+             "kitty", "terminator", "tilix", "urxvt", "st", "lxterminal", "mate-terminal", "qterminal", "wezterm"}
+BROWSERS = {"chromium", "chromium-browser", "google-chrome", "firefox", "firefox-esr", "brave-browser", "epiphany",
+            "navigator", "microsoft-edge", "vivaldi-stable", "opera"}
 
 
 @dataclass(frozen=True)
@@ -46,33 +57,107 @@ class Narration:
         self._bursts = {"folder": _Burst(), "catch-up": _Burst()}
 
     # --- words for one image ------------------------------------------------------
-    def photo_words(self, result: Described) -> str:
-        """The caption as Iris says it: hedged when the model is unsure."""
+    def photo_words(self, result) -> str:
+        """A caption as Iris says it: hedged when the model is unsure."""
         return f"possibly {result.caption}" if result.confidence < self.hedge_below else result.caption
+
+    def words(self, result: Result) -> str:
+        """What one result says, as a sentence without the source's prefix."""
+        if isinstance(result, Described):
+            return self.photo_words(result)
+        if isinstance(result, Blank):
+            return result.what
+        if isinstance(result, ScreenRead):
+            return self.screen_words(result)
+        return f"error: {result.reason}"
 
     def printed(self, result: Result) -> str:
         """The log line for one result: every photo of a burst is printed, even if only a summary is said."""
-        where = f" {result.path}:" if result.path else ""
-        what = self.photo_words(result) if isinstance(result, Described) else f"error: {result.reason}"
-        return f"[{result.source}]{where} {what}"
+        place = f" {result.path}:" if result.path else ""
+        return f"[{result.source}]{place} {self.words(result)}"
+
+    def history_words(self, result: Result, keep_screen_text: bool = True) -> str | None:
+        """What the history keeps of a result: the spoken words; for a screen without its text, if so set."""
+        if isinstance(result, ScreenRead) and not keep_screen_text:
+            return ("Screen described; its text was not kept. " + self._photos(result)).strip()
+        return None if isinstance(result, Failed) else self.words(result)
+
+    @staticmethod
+    def window_kind(window: WindowInfo) -> str | None:
+        """What kind of window it is, only where its metadata says so reliably."""
+        if window.is_dialog:
+            return "dialog"
+        app = window.app.lower()
+        return "terminal" if app in TERMINALS else "web browser" if app in BROWSERS else None
+
+    def window_title(self, window: WindowInfo) -> Utterance:
+        """Said at once on Describe screen, before the slow part: which window this is."""
+        kind = self.window_kind(window)
+        return Utterance(f"{window.title}" + (f", {kind}." if kind else "."), kind="title")
+
+    @staticmethod
+    def _sentences(texts) -> str:
+        """Lines quoted as they are, each ended so that speech pauses between them."""
+        return " ".join(t if t[-1:] in ".!?:;" else f"{t}." for t in (t.strip() for t in texts) if t)
+
+    def _gist(self, r: ScreenRead) -> str:
+        lines = list(r.lines)
+        if not lines:
+            return ""
+        if r.read_all or len(lines) <= SHORT_SCREEN or (r.window and r.window.is_dialog):
+            return self._sentences(l.text for l in lines)
+        typical = sorted(l.height for l in lines)[len(lines) // 2]
+        first = next((i for i, l in enumerate(lines[:5]) if l.height >= HEADING * typical), None)
+        heading = []
+        if first is not None:                 # a heading wrapped over several lines is one heading
+            end = first
+            while end < len(lines) and lines[end].height >= HEADING * typical:
+                end += 1
+            heading = lines[first:end]
+        rest = [l for l in lines if l not in heading]
+        said = rest[:GIST_LINES]
+        text = (f"Heading: {self._sentences([' '.join(l.text.strip() for l in heading)])} " if heading else "") \
+            + self._sentences(l.text for l in said)
+        more = len(rest) - len(said)
+        return text + (f" {more} more line{'s' if more != 1 else ''}." if more else "")
+
+    def _photos(self, r: ScreenRead) -> str:
+        photos = sorted(r.photos, key=lambda p: (p.box.top, p.box.left))
+        said = [f"{where(p.box, r.size).capitalize()}, a photo: {self.photo_words(p)}." for p in photos[:PHOTOS_SAID]]
+        more = len(photos) - PHOTOS_SAID
+        return " ".join(said) + (f" {more} more photo{'s' if more != 1 else ''}." if more > 0 else "")
+
+    def screen_words(self, r: ScreenRead) -> str:
+        """A screen or page: its text (the gist, or all of it for Read all text), then its photos."""
+        gist = self._gist(r)
+        if r.read_all:
+            return f"All text: {gist}" if gist else "No text found."
+        text = f"Text: {gist}" if gist else "No text found."
+        if r.source != "screen":
+            text = f"An image of a screen or document. {text}"
+        photos = self._photos(r)
+        return f"{text} {photos}".strip()
 
     # --- what is said ---------------------------------------------------------------
     def hear(self, result: Result, now: float) -> list[Utterance]:
         if result.source in self._bursts:
             burst = self._bursts[result.source]
-            if isinstance(result, Described):
-                burst.sentences.append(self.photo_words(result))
-            else:
+            if isinstance(result, Failed):
                 burst.failures += 1
+            else:
+                burst.sentences.append(self.words(result))
             burst.last = now
             return []
         if isinstance(result, Failed):
             what = {"screen": "the screen", "clipboard": "the copied image"}.get(result.source, "that image")
             return [Utterance(f"Sorry, {what} could not be described.", kind="status")]
-        text = self.photo_words(result)
+        text = self.words(result)
         if result.source == "clipboard":
             text = f"Clipboard image: {text}"
-        return [self._description(text, interrupt=True)]
+        elif isinstance(result, Blank):
+            text = text[0].upper() + text[1:] + "."
+        # The window's title was said first, at once: the description follows it, never cuts it off.
+        return [self._description(text, interrupt=result.source != "screen")]
 
     def due(self, now: float, hold: bool = False) -> list[Utterance]:
         """Summaries of bursts that have been quiet for burst_seconds. hold: more photos are on their way."""
@@ -162,11 +247,14 @@ class Narrator:
                 item = ...
             if item is None:
                 return
-            if isinstance(item, (Described, Failed)):
-                self.print_line(self.narration.printed(item))
-                for u in self.narration.hear(item, time.monotonic()):
+            try:
+                if isinstance(item, RESULTS):
+                    self.print_line(self.narration.printed(item))
+                    for u in self.narration.hear(item, time.monotonic()):
+                        self.say(u)
+                elif callable(item):
+                    self.say(item(self.narration))
+                for u in self.narration.due(time.monotonic(), self.hold()):
                     self.say(u)
-            elif callable(item):
-                self.say(item(self.narration))
-            for u in self.narration.due(time.monotonic(), self.hold()):
-                self.say(u)
+            except Exception as e:    # noqa: BLE001 - the narrator must outlive one bad result
+                self.print_line(f"Iris: could not put a result into words ({type(e).__name__}: {e})")

@@ -9,6 +9,11 @@ caption more images a second than one 2-thread worker
 (benchmarks/results/folder_throughput.md), and they never wait on each other's thread
 pool, as two 2-thread workers did.
 
+Each image is routed as the assistant routes it (assistant/seeing.py): photos are
+captioned in whole batches; a blank image is called blank; a screenshot or page has
+its text read and its photo regions captioned. The cheap look (no model) happens on
+the loading thread.
+
 Each job is (key, load) where load() returns a PIL image or raises ImageError."""
 import queue
 import threading
@@ -19,7 +24,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from assistant.events import Described, Request
 from assistant.images import ImageError, open_image
+from assistant.ocr import Ocr
+from assistant.seeing import Seer, look
 from model.captioner import Caption, Captioner
 
 _DONE = object()
@@ -29,9 +37,11 @@ ENCODE_CHUNK = 2    # images per encoder call: on a CPU, larger batches only add
 @dataclass
 class Result:
     key: Any
-    caption: Caption | None = None
+    event: Any = None                  # Described, Blank or ScreenRead (assistant/events.py)
+    caption: Caption | None = None     # the model's Caption of a whole photo (attention plots)
     error: str | None = None           # why it could not be read (ImageError.reason, without the path)
-    image: Image.Image | None = None   # kept only when asked (attention plots, hashing)
+    image: Image.Image | None = None   # kept only when asked (attention plots), and for pages until read
+    look: Any = None
 
 
 class _Stages:
@@ -88,8 +98,10 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 return
             try:
                 image = loader()
-                pixels.append(captioner.prepare(image))
-                batch.append(Result(key, image=image if keep_images else None))
+                lk = look(image, Request("file", path=key))
+                if lk.kind == "photo":
+                    pixels.append(captioner.prepare(image))
+                batch.append(Result(key, image=image if keep_images or lk.kind == "page" else None, look=lk))
             except ImageError as e:
                 batch.append(Result(key, error=e.reason))
             if len(batch) == batch_size:
@@ -100,6 +112,8 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
         for _ in range(workers):
             stages.put(batches, _DONE)
 
+    seer = Seer(lambda images: [(c.text, c.score) for c in captioner.caption(images, beam_size)], Ocr)
+
     def caption():
         if workers > 1:
             torch.set_num_threads(1)
@@ -109,9 +123,16 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 features = torch.cat([captioner.encode(np.stack(pixels[i:i + ENCODE_CHUNK]))
                                       for i in range(0, len(pixels), ENCODE_CHUNK)])
                 captions = iter(captioner.decode(features, beam_size))
-                for r in batch:
-                    if r.error is None:
-                        r.caption = next(captions)
+            for r in batch:
+                if r.error is not None:
+                    continue
+                request = Request("file", path=r.key)
+                if r.look.kind == "photo":
+                    r.caption = next(captions)
+                    r.event = Described("file", r.caption.text, r.caption.score, r.key)
+                else:
+                    r.event = seer.finish(r.image, request, None, None, r.look)
+                    r.image = r.image if keep_images else None
             stages.put(results, (index, batch))
         stages.put(results, _DONE)
 

@@ -17,8 +17,9 @@ def _pointer() -> tuple[int, int] | None:
         return None
 
 
-def grab(monitor: str = "under_mouse") -> Image.Image:
-    """The monitor under the pointer (or every monitor, with monitor='all') as an RGB image."""
+def grab(monitor: str = "under_mouse") -> tuple[Image.Image, tuple[int, int]]:
+    """The monitor under the pointer (or every monitor, with monitor='all') as an RGB image, and where its
+    top left corner is on the whole desktop."""
     try:
         import mss
         with mss.mss() as sct:
@@ -32,7 +33,17 @@ def grab(monitor: str = "under_mouse") -> Image.Image:
             shot = sct.grab(target)
     except Exception as e:   # mss raises its own ScreenShotError, or Xlib errors with no display
         raise ScreenUnavailable(f"cannot take a screenshot ({e})") from None
-    return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+    return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX"), (target["left"], target["top"])
+
+
+def window_part(image: Image.Image, origin: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image | None:
+    """The part of a monitor's image that a window covers, or None when the window is not on that monitor."""
+    left, top = box[0] - origin[0], box[1] - origin[1]
+    right, bottom = min(image.width, left + box[2]), min(image.height, top + box[3])
+    left, top = max(0, left), max(0, top)
+    if right - left < 16 or bottom - top < 16:
+        return None
+    return image.crop((left, top, right, bottom))
 
 
 def save(image: Image.Image, folder: Path) -> Path:

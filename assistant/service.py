@@ -48,7 +48,8 @@ class Service:
         self.history = self.speaker = self.narrator = self.worker = None
         self.folders = self.clipboard = self.hotkeys = self.tray = None
         self.listeners: list[Callable[[Utterance], None]] = []   # besides speech: benchmarks time utterances
-        self.handlers = {"describe_screen": self.describe_screen, "repeat_last": self.repeat_last,
+        self.handlers = {"describe_screen": self.describe_screen, "read_text": self.read_text,
+                         "repeat_last": self.repeat_last,
                          "stop_speaking": self.stop_speaking, "pause_watching": self.toggle_pause,
                          "toggle_speech": self.toggle_speech, "open_settings": self.open_settings,
                          "quit": self.quit}
@@ -61,12 +62,17 @@ class Service:
         self.actions.put(action)
 
     # --- actions (on the service's thread) --------------------------------------------
-    def describe_screen(self) -> None:
-        from assistant.screen import ScreenUnavailable, grab, save
+    def describe_screen(self, read_all: bool = False) -> None:
+        """The active window's title at once, then (from the worker) its text and the photos on it."""
+        from assistant.screen import ScreenUnavailable, grab, save, window_part
+        from assistant.window import active_window
         self.speaker.stop_speaking()      # a new request cuts off the old description
         s = self.settings.screen
+        window = active_window()
+        if window and not read_all:
+            self.narrator.tell(lambda n: n.window_title(window))
         try:
-            image = grab(s.monitor)
+            image, origin = grab(s.monitor)
         except ScreenUnavailable as e:
             self.log(f"Iris: {e}")
             self.narrator.tell(lambda n: n.status("Sorry, Iris cannot take a screenshot here."))
@@ -74,7 +80,12 @@ class Service:
         if s.save_screenshots:
             folder = Path(s.screenshot_dir or data_dir() / "screenshots").expanduser()
             self.log(f"Screenshot saved to {save(image, folder)}")
-        self.worker.submit(Request("screen", image))
+        if s.area == "window" and window and (part := window_part(image, origin, window.box)):
+            image = part
+        self.worker.submit(Request("screen", image, window=window, read_all=read_all))
+
+    def read_text(self) -> None:
+        self.describe_screen(read_all=True)
 
     def repeat_last(self) -> None:
         self.narrator.tell(Narration.repeat)
@@ -140,10 +151,13 @@ class Service:
         self.narrator = Narrator(Narration(s.model.hedge_below, s.folders.burst_seconds), self._utter, self.log,
                                  hold=lambda: bool(self.worker.has_backlog or (self.folders and self.folders.busy)))
         problems += self._start(self.narrator)
-        emit = ([self.history.record] if self.history else []) + [self.narrator.hear]
+        narration = self.narrator.narration
+        keep_text = s.history.keep_screen_text
+        emit = ([lambda r: self.history.record(r, narration.history_words(r, keep_text))] if self.history else []) \
+            + [self.narrator.hear]
         if s.folders.write_sidecar:
             from assistant.sidecar import SidecarWriter
-            emit.append(SidecarWriter(self.narrator.narration.photo_words, self.log))
+            emit.append(SidecarWriter(narration.words, self.log))
         self.worker = Worker(self.factory, lambda result: [listen(result) for listen in emit], cache=self.history)
         problems += self._start(self.worker)          # the model loads in the background from here
         if s.folders.watch:                           # watching begins before the model is ready

@@ -3,7 +3,7 @@ itself is never opened for writing, and an existing text file is never overwritt
 from pathlib import Path
 from typing import Callable
 
-from assistant.events import Described, Result
+from assistant.events import Failed, Result
 
 
 def write_sidecar(photo: Path, text: str) -> str | None:
@@ -22,10 +22,10 @@ def write_sidecar(photo: Path, text: str) -> str | None:
 class SidecarWriter:
     """A listener on the worker's results: writes the narrator's words for each described photo file."""
 
-    def __init__(self, words: Callable[[Described], str], log: Callable[[str], None] = print):
+    def __init__(self, words: Callable[[Result], str], log: Callable[[str], None] = print):
         self.words, self.log = words, log
 
     def __call__(self, result: Result) -> None:
-        if isinstance(result, Described) and result.path is not None:
+        if not isinstance(result, Failed) and result.path is not None:
             if problem := write_sidecar(result.path, self.words(result)):
                 self.log(f"[{result.source}] {problem}")

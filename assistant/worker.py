@@ -7,13 +7,16 @@ sidecars). Only paths wait in its bounded file queue: a full queue blocks the fo
 watcher, which keeps a burst of thousands of photos from piling up in memory."""
 import queue
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from assistant.events import Described, Failed, Request, Result
+from assistant.events import Failed, Request, Result
 from assistant.history import image_hash
 from assistant.images import ImageError, open_image
+from assistant.ocr import Ocr
 from assistant.problems import Problem, one_line
+from assistant.seeing import Seer
 
 FILE_BATCH = 8          # photos encoded together; small, so a hotkey press never waits long
 FILE_QUEUE_LIMIT = 64   # back-pressure: the folder watcher blocks beyond this
@@ -27,9 +30,11 @@ def _mtime_ns(path: Path) -> int | None:
 
 
 class Worker:
-    def __init__(self, captioner_factory: Callable, emit: Callable[[Result], None], cache=None):
+    def __init__(self, captioner_factory: Callable, emit: Callable[[Result], None], cache=None,
+                 ocr_factory: Callable = Ocr):
         """cache: anything with cached(digest, model) -> (caption, score) or None (the history)."""
         self.factory, self.emit, self.cache = captioner_factory, emit, cache
+        self.seer = Seer(self._caption, ocr_factory)
         self.urgent: queue.Queue = queue.Queue()
         self.files: queue.Queue = queue.Queue(maxsize=FILE_QUEUE_LIMIT)
         self.captioner = None
@@ -91,10 +96,10 @@ class Worker:
                 self._wake.wait()
                 self._wake.clear()
 
-    def _caption(self, images: list, digests: list[str]) -> list[tuple[str, float]]:
+    def _caption(self, images: list) -> list[tuple[str, float]]:
         """(words, score) for each image, from the cache where the same model saw the same pixels."""
         key = self.captioner.words_key
-        found = [self.cache.cached(d, key) if self.cache else None for d in digests]
+        found = [self.cache.cached(image_hash(im), key) for im in images] if self.cache else [None] * len(images)
         fresh = [i for i, hit in enumerate(found) if hit is None]
         if fresh:
             for i, cap in zip(fresh, self.captioner.caption([images[i] for i in fresh])):
@@ -108,12 +113,14 @@ class Worker:
             return False
         digest = r.digest or image_hash(r.image)
         try:
-            [(words, score)] = self._caption([r.image], [digest])
+            self.emit(self._stamped(self.seer.see(r.image, r, digest)))
         except Exception as e:      # noqa: BLE001 - never let one bad image silence the assistant
             self.emit(Failed(r.source, f"could not be described ({one_line(e)})"))
-            return True
-        self.emit(Described(r.source, words, score, digest=digest, model=self.captioner.words_key))
         return True
+
+    def _stamped(self, event):
+        """A Described event names the model that wrote its words (the history cache's key)."""
+        return replace(event, model=self.captioner.words_key) if hasattr(event, "model") else event
 
     def _file_batch(self) -> bool:
         requests = []
@@ -124,7 +131,7 @@ class Worker:
                 break
         if not requests:
             return False
-        opened = []                                   # (request, image, digest, mtime)
+        opened = []                                   # (image, request, digest, mtime)
         for r in requests:
             mtime = _mtime_ns(r.path)
             try:
@@ -132,19 +139,17 @@ class Worker:
             except ImageError as e:
                 self.emit(Failed(r.source, e.reason, r.path, mtime))
                 continue
-            opened.append((r, image, image_hash(image), mtime))
+            opened.append((image, r, image_hash(image), mtime))
         try:
-            captions = self._caption([o[1] for o in opened], [o[2] for o in opened])
+            events = self.seer.see_many(opened)
         except Exception:           # noqa: BLE001 - one image broke the batch: find it, keep the rest
-            captions = []
-            for _, image, digest, _ in opened:
+            events = []
+            for item in opened:
                 try:
-                    captions += self._caption([image], [digest])
+                    events.append(self.seer.see(*item))
                 except Exception as e:   # noqa: BLE001 - reported for this file alone
-                    captions.append(e)
-        for (r, _, digest, mtime), got in zip(opened, captions):
-            if isinstance(got, Exception):
-                self.emit(Failed(r.source, f"could not be described ({one_line(got)})", r.path, mtime))
-            else:
-                self.emit(Described(r.source, got[0], got[1], r.path, digest, self.captioner.words_key, mtime))
+                    events.append(Failed(item[1].source, f"could not be described ({one_line(e)})", item[1].path,
+                                         item[3]))
+        for event in events:
+            self.emit(self._stamped(event))
         return True

@@ -28,6 +28,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         for name in ACTION_NAMES
     },
     "screen": {
+        "area": Rule(str, '"window" or "screen"', lambda v: v in ("window", "screen")),
         "monitor": Rule(str, '"under_mouse" or "all"', lambda v: v in ("under_mouse", "all")),
         "save_screenshots": Rule(bool, "true or false"),
         "screenshot_dir": Rule(str, "a folder path, or empty"),
@@ -59,5 +60,6 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     },
     "history": {
         "enabled": Rule(bool, "true or false"),
+        "keep_screen_text": Rule(bool, "true or false"),
     },
 }

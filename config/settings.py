@@ -6,6 +6,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ScreenSettings:
+    area: str
     monitor: str
     save_screenshots: bool
     screenshot_dir: str
@@ -51,6 +52,7 @@ class ModelSettings:
 @dataclass(frozen=True)
 class HistorySettings:
     enabled: bool
+    keep_screen_text: bool
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,41 @@ def service_factory(tmp_path, tiny_checkpoint):
     for s in started:
         if s.proc.poll() is None:
             s.stop()
+
+
+@pytest.fixture
+def window_manager(xvfb):
+    """openbox on the test display, so windows have titles and one is active (_NET_ACTIVE_WINDOW)."""
+    import shutil
+    import subprocess
+    import time
+    if not shutil.which("openbox"):
+        pytest.fail("openbox is not installed: run `bash install.sh --test`")
+    proc = subprocess.Popen(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from Xlib import X, display
+    d = display.Display()
+    end = time.time() + 10
+    while time.time() < end and not d.screen().root.get_full_property(d.intern_atom("_NET_SUPPORTING_WM_CHECK"),
+                                                                       X.AnyPropertyType):
+        time.sleep(0.1)
+    d.close()
+    yield proc
+    proc.terminate()
+    proc.wait(10)
+
+
+def open_window(*command, title: str, timeout: float = 20):
+    """Start a real X program and wait until the window manager reports it active; returns the process."""
+    import subprocess
+    import time
+    from assistant.window import active_window
+    proc = subprocess.Popen(list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + timeout
+    while time.time() < end:
+        w = active_window()
+        if w and title in w.title:
+            time.sleep(0.5)       # drawn, not only mapped
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"no active window titled {title!r} (active: {active_window()})")

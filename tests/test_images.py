@@ -5,7 +5,7 @@ import sys
 import pytest
 from PIL import Image
 
-from assistant.images import ImageError, is_candidate, open_image
+from assistant.images import WORKING_SIZE, ImageError, is_candidate, open_image
 from conftest import FLICKR, HONOUR_PERMISSIONS, ROOT
 from hostile import hostile_files, huge_jpeg
 
@@ -47,7 +47,7 @@ def test_unreadable_file(tmp_path):
 def test_huge_photo_is_read_reduced(tmp_path):
     path = huge_jpeg(tmp_path / "huge.jpg")
     im = open_image(path)
-    assert max(im.size) <= 1024 and im.size[0] > im.size[1]
+    assert max(im.size) <= WORKING_SIZE and im.size[0] > im.size[1]
 
 
 def test_wrong_extension_that_is_still_an_image_is_read(tmp_path):

@@ -3,9 +3,12 @@ hedging, prefixes, burst summaries, catching up, and what Repeat repeats."""
 import math
 from pathlib import Path
 
-from assistant.events import Described, Failed
+from assistant.events import Blank, Described, Failed, PhotoSeen, ScreenRead
+from assistant.layout import Box
 from assistant.narrator import NOTHING_YET, Narration
+from assistant.ocr import TextLine
 from assistant.problems import Problem
+from assistant.window import WindowInfo
 
 SURE, UNSURE = math.log(0.6), math.log(0.2)
 
@@ -22,8 +25,8 @@ def test_unsure_captions_are_hedged_and_sure_ones_are_not():
     n = narration()
     assert n.photo_words(photo(score=SURE)) == "a dog runs on the grass"
     assert n.photo_words(photo(score=UNSURE)) == "possibly a dog runs on the grass"
-    [u] = n.hear(photo("screen", score=UNSURE), now=0)
-    assert u.text == "possibly a dog runs on the grass" and u.interrupt
+    [u] = n.hear(photo("clipboard", score=UNSURE), now=0)
+    assert u.text == "Clipboard image: possibly a dog runs on the grass" and u.interrupt
 
 
 def test_clipboard_images_are_named_as_such():
@@ -88,3 +91,60 @@ def test_ready_offers_only_the_controls_that_work_and_says_problems_plainly():
     assert "Error" not in u.text and "Press" not in u.text
     assert Narration.ready([], "Control Alt D", tray=False).text == \
         "Iris is ready. Press Control Alt D to describe the screen."
+
+
+def _line(text, top, height=16):
+    return TextLine(text, Box(40, top, 300, height), height, 1)
+
+
+def _screen(lines, photos=(), window=None, read_all=False, source="screen"):
+    return ScreenRead(source, (1280, 800), tuple(lines), tuple(photos), window, read_all)
+
+
+def test_the_window_title_comes_first_with_its_kind_only_where_the_window_says_so():
+    n = narration()
+    term = WindowInfo("Budget notes", "XTerm", ("NORMAL",), (0, 0, 800, 600))
+    assert n.window_title(term).text == "Budget notes, terminal."
+    assert n.window_title(WindowInfo("Save changes?", "Gedit", ("DIALOG",), (0, 0, 300, 200))).text == \
+        "Save changes?, dialog."
+    assert n.window_title(WindowInfo("Notes", "Mousepad", (), (0, 0, 800, 600))).text == "Notes."
+    [u] = n.hear(_screen([_line("Hello world", 10)], window=term), now=0)
+    assert not u.interrupt and u.text == "Text: Hello world."      # follows the title, never cuts it off
+
+
+def test_a_long_screen_says_its_heading_first_then_a_few_lines_then_how_many_more():
+    n = narration()
+    lines = [_line("Quarterly report for", 10, height=32), _line("the north office", 44, height=32)] + \
+        [_line(f"Line number {i}", 90 + 20 * i) for i in range(10)]
+    text = n.words(_screen(lines))
+    assert text == ("Text: Heading: Quarterly report for the north office. Line number 0. Line number 1. "
+                    "Line number 2. 7 more lines.")
+    everything = n.words(_screen(lines, read_all=True))
+    assert everything.startswith("All text: Quarterly report for. the north office. Line number 0.")
+    assert "Line number 9." in everything
+
+
+def test_a_dialog_is_read_whole_and_photos_are_placed_and_hedged():
+    n = narration()
+    dialog = WindowInfo("Printer", "Xmessage", ("DIALOG",), (0, 0, 400, 200))
+    lines = [_line(f"Message line {i}", 10 + 20 * i) for i in range(8)] + [_line("Cancel Retry", 200)]
+    assert n.words(_screen(lines, window=dialog)).endswith("Message line 7. Cancel Retry.")
+    photos = [PhotoSeen(Box(900, 60, 300, 200), "a dog runs", SURE), PhotoSeen(Box(40, 500, 300, 200), "a boat", UNSURE)]
+    text = n.words(_screen([_line("Gallery", 10)], photos))
+    assert text == ("Text: Gallery. At the top right, a photo: a dog runs. "
+                    "At the bottom left, a photo: possibly a boat.")
+    assert n.words(_screen([], [])) == "No text found."
+    file_page = n.words(_screen([_line("Invoice", 10)], source="file"))
+    assert file_page == "An image of a screen or document. Text: Invoice."
+
+
+def test_blank_images_are_called_blank_and_the_history_can_leave_screen_text_out():
+    n = narration()
+    [u] = n.hear(Blank("clipboard", "a blank black image"), now=0)
+    assert u.text == "Clipboard image: a blank black image"
+    [u] = n.hear(Blank("screen", "a blank white image"), now=0)
+    assert u.text == "A blank white image."
+    screen = _screen([_line("Account number 1234", 10)], [PhotoSeen(Box(900, 60, 300, 200), "a cat", SURE)])
+    assert "1234" in n.history_words(screen, keep_screen_text=True)
+    kept = n.history_words(screen, keep_screen_text=False)
+    assert "1234" not in kept and "a cat" in kept

@@ -22,7 +22,9 @@ def test_repeat_says_the_last_description_not_status_messages(xvfb, service_fact
     s.wait_for("Iris says: Nothing has been described yet.")
     xdotool("key", "ctrl+alt+d")
     s.wait_for("[screen]", timeout=30)
-    description = [l for l in s.lines if l.startswith("[screen]")][0].removeprefix("[screen] ")
+    s.wait_for("Iris says:", count=3)
+    description = [l for l in s.lines if l.startswith("Iris says:")][2].removeprefix("Iris says: ")
+    assert description == "A blank black image."          # nothing is open on this display
     xdotool("key", "ctrl+alt+p")
     s.wait_for("Iris says: Watching paused.")
     xdotool("key", "ctrl+alt+r")
@@ -133,20 +135,20 @@ def test_one_image_that_breaks_the_captioner_is_reported_alone_and_the_rest_of_i
     from assistant.worker import Worker
     from model.captioner import Captioner
 
-    class BreaksOnTinyImages(Captioner):       # a fault in one image, injected; the rest is the real model
+    class BreaksOnOneSize(Captioner):          # a fault in one image, injected; the rest is the real model
         def caption(self, images, beam_size=None):
-            if any(im.size == (3, 3) for im in images):
+            if any(im.size == (64, 48) for im in images):
                 raise RuntimeError("a kernel failed on this image")
             return super().caption(images, beam_size)
 
     folder = tmp_path / "photos"
     folder.mkdir()
-    paths = [folder / "a.jpg", folder / "tiny.png", folder / "b.jpg"]
+    paths = [folder / "a.jpg", folder / "odd.png", folder / "b.jpg"]
     shutil.copy(PHOTOS[0], paths[0])
-    Image.new("RGB", (3, 3), "red").save(paths[1])
+    Image.open(PHOTOS[2]).resize((64, 48)).save(paths[1])
     shutil.copy(PHOTOS[1], paths[2])
     results = []
-    worker = Worker(lambda: BreaksOnTinyImages(tiny_checkpoint, "cpu", beam_size=1), results.append)
+    worker = Worker(lambda: BreaksOnOneSize(tiny_checkpoint, "cpu", beam_size=1), results.append)
     worker.start()
     assert worker.wait_ready(60) is None
     for p in paths:

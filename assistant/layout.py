@@ -1,0 +1,116 @@
+"""What an image is made of, from its pixels alone (no model): is it blank, and which
+regions of it are photos rather than text, flat interface or icons.
+
+Photos are told apart by how many distinct colours a small cell holds: natural images
+(sensor noise, JPEG, texture) fill a 16x16 cell with well over a hundred colours,
+while text, even anti-aliased, and flat interface stay far below that on our rendered
+screen set (benchmarks/screens). Cells over the threshold are closed into regions;
+a region is a photo when it is large enough to be worth describing."""
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+CELL = 16                 # pixels per cell side
+PHOTO_COLOURS = 90        # distinct colours that make a cell photo-like (text and UI stay below)
+MIN_SIDE = 96             # a photo region smaller than this on either side is an icon, not a picture
+MIN_FILL = 0.55           # share of a region's box that must be photo-like cells
+BLANK_TOLERANCE = 12      # a pixel this close (per channel) to the image's usual colour is background
+BLANK_SHARE = 0.0005      # an image with fewer other pixels than this share is blank: one short word is more
+TINY = 8                  # an image this small on either side is too small to show anything
+
+
+@dataclass(frozen=True)
+class Box:
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    def iou(self, other: "Box") -> float:
+        x0, y0 = max(self.left, other.left), max(self.top, other.top)
+        x1 = min(self.left + self.width, other.left + other.width)
+        y1 = min(self.top + self.height, other.top + other.height)
+        inter = max(0, x1 - x0) * max(0, y1 - y0)
+        return inter / (self.area + other.area - inter) if inter else 0.0
+
+    def contains(self, x: float, y: float) -> bool:
+        return self.left <= x < self.left + self.width and self.top <= y < self.top + self.height
+
+
+def _colour_name(rgb) -> str:
+    r, g, b = (int(v) for v in rgb)
+    lum = 0.299 * r + 0.587 * g + 0.114 * b
+    if max(r, g, b) - min(r, g, b) < 30:
+        return "black" if lum < 40 else "white" if lum > 215 else "dark grey" if lum < 110 else "grey"
+    hue = Image.new("RGB", (1, 1), (r, g, b)).convert("HSV").getpixel((0, 0))[0] * 360 / 255
+    name = next(n for limit, n in ((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "cyan"),
+                                   (260, "blue"), (300, "purple"), (340, "pink"), (361, "red")) if hue < limit)
+    return f"dark {name}" if lum < 70 else name
+
+
+def blank(image: Image.Image) -> str | None:
+    """'a blank black image' when there is nothing to describe (uniform, almost empty or tiny), else None."""
+    w, h = image.size
+    if w < TINY or h < TINY:
+        return f"a tiny image of {w} by {h} pixels"
+    # At full resolution: shrinking first would average a few lines of text away into "blank".
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    usual = np.median(pixels[:: max(1, len(pixels) // 20_000)], axis=0)
+    other = (np.abs(pixels.astype(np.int16) - usual.astype(np.int16)) > BLANK_TOLERANCE).any(1).mean()
+    if other < BLANK_SHARE:
+        return f"a blank {_colour_name(usual)} image"
+    return None
+
+
+def _photo_cells(pixels: np.ndarray) -> np.ndarray:
+    """(rows, cols) bool: cells with at least PHOTO_COLOURS distinct colours."""
+    h, w = (pixels.shape[0] // CELL) * CELL, (pixels.shape[1] // CELL) * CELL
+    code = pixels[:h, :w].astype(np.int32)
+    code = (code[..., 0] << 16) | (code[..., 1] << 8) | code[..., 2]
+    cells = np.sort(code.reshape(h // CELL, CELL, w // CELL, CELL).transpose(0, 2, 1, 3)
+                    .reshape(h // CELL, w // CELL, CELL * CELL), axis=2)
+    return 1 + (np.diff(cells, axis=2) != 0).sum(2) >= PHOTO_COLOURS
+
+
+def photo_regions(image: Image.Image) -> list[Box]:
+    """Boxes of the photos in an image, largest first; a photo that fills the image gives one box."""
+    cells = _photo_cells(np.asarray(image.convert("RGB")))
+    if not cells.any():
+        return []
+    # Flat patches inside a photo (sky, a wall) are holes to fill; photos a gap apart stay apart.
+    labels, _ = ndimage.label(ndimage.binary_fill_holes(cells))
+    boxes = []
+    for sl in ndimage.find_objects(labels):
+        rows, cols = sl
+        if (rows.stop - rows.start) * CELL < MIN_SIDE or (cols.stop - cols.start) * CELL < MIN_SIDE:
+            continue
+        if cells[sl].mean() < MIN_FILL:
+            continue
+        boxes.append(Box(cols.start * CELL, rows.start * CELL, (cols.stop - cols.start) * CELL,
+                         (rows.stop - rows.start) * CELL))
+    return sorted(boxes, key=lambda b: -b.area)
+
+
+def photo_share(image: Image.Image, boxes: list[Box]) -> float:
+    """How much of the image the photo regions cover, 0..1."""
+    return min(1.0, sum(b.area for b in boxes) / (image.size[0] * image.size[1]))
+
+
+def where(box: Box, size: tuple[int, int]) -> str:
+    """'on the left', 'at the top right', 'in the middle': where a region sits, in words."""
+    cx, cy = (box.left + box.width / 2) / size[0], (box.top + box.height / 2) / size[1]
+    col = "left" if cx < 0.36 else "right" if cx > 0.64 else ""
+    row = "top" if cy < 0.36 else "bottom" if cy > 0.64 else ""
+    if row and col:
+        return f"at the {row} {col}"
+    if row:
+        return f"at the {row}"
+    if col:
+        return f"on the {col}"
+    return "in the middle"

