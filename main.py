@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="DIR", help="where checkpoints and the log go (default runs/DECODER)")
     t.add_argument("--data", metavar="DIR", help="Flickr8k folder (default ../shared/data/flickr8k)")
     t.add_argument("--limit", type=int, default=0, metavar="N", help="use only N images per split (quick trial)")
+    t.add_argument("--held-out", metavar="WORDS", default="",
+                   help="comma-separated concepts to leave out of training (every image whose captions name one), "
+                        "to measure how Iris describes things it never saw, e.g. cat,horse,bicycle")
 
     e = sub.add_parser("evaluate", help="score models on the test split")
     e.add_argument("--checkpoint", action="append", metavar="LABEL=FILE",

@@ -21,11 +21,9 @@ def _settings(args) -> Settings:
 
 
 def _words(settings: Settings):
-    """The narrator's words for a described file: the same hedging as the assistant's."""
-    from assistant.events import Described
+    """The narrator's words for a file's result: the same routing and hedging as the assistant's."""
     from assistant.narrator import Narration
-    narration = Narration(settings.model.hedge_below, settings.folders.burst_seconds)
-    return lambda path, caption: narration.photo_words(Described("file", caption.text, caption.score, path))
+    return Narration(settings.model.hedge_below, settings.folders.burst_seconds).words
 
 
 def _captioner(settings: Settings, checkpoint: str | None = None, beam: int | None = None):
@@ -65,11 +63,11 @@ def describe(args) -> int:
             failed += 1
             _print_error(r)
             continue
-        said = words(r.key, r.caption)
+        said = words(r.event)
         print(f"{r.key}: {said}", flush=True)
         if speaker:
             speaker.say(said, interrupt=False)
-        if args.attention_png:
+        if args.attention_png and r.caption is not None:
             from model.attention_plot import plot_attention
             out = Path(args.attention_png)
             if len(paths) > 1:
@@ -114,7 +112,7 @@ def caption_folder(args) -> int:
             failed += 1
             _print_error(r)
             continue
-        said = words(r.key, r.caption)
+        said = words(r.event)
         print(f"{r.key}: {said}", flush=True)
         if args.sidecar and (problem := write_sidecar(r.key, said)):
             print(f"{r.key}: {problem}", file=sys.stderr)
@@ -134,6 +132,7 @@ def train(args) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
     cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, grid=ENCODERS[args.encoder].grid,
                       epochs=args.epochs, max_minutes=args.max_minutes, resume=args.resume, limit=args.limit,
+                      held_out=tuple(w.strip() for w in args.held_out.split(",") if w.strip()),
                       out_dir=args.out or str(PROJECT / "runs" / args.decoder))
     if args.data:
         cfg.data_dir = args.data

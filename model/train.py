@@ -54,6 +54,7 @@ class TrainConfig:
     seed: int = 0
     resume: bool = False
     decoder_hparams: dict = field(default_factory=dict)   # DecoderConfig fields to change (sizes, dropout)
+    held_out: tuple[str, ...] = ()  # concepts never seen in training: images whose captions name one are left out
 
 
 class CaptionData:
@@ -117,6 +118,10 @@ def prepare_data(cfg: TrainConfig, names_for_cache=None):
     later runs share one file; a --limit run caches only the images it uses."""
     records = load_captions(cfg.data_dir)
     train_recs, val_recs = split(records, "train"), split(records, "val")
+    if cfg.held_out:          # the novel-object protocol (DCC, NOC): these concepts are never seen in training
+        from model.concepts import mentions
+        train_recs = [r for r in train_recs if not any(mentions(c, cfg.held_out) for c in r["captions"])]
+        val_recs = [r for r in val_recs if not any(mentions(c, cfg.held_out) for c in r["captions"])]
     if cfg.limit:
         train_recs, val_recs = train_recs[:cfg.limit], val_recs[:cfg.limit]
     vocab = Vocabulary.build((c for r in train_recs for c in r["captions"]), cfg.min_freq)

