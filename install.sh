@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-pkgs="espeak-ng alsa-utils xclip dbus-x11 libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
+pkgs="espeak-ng alsa-utils xclip dbus-x11 libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 wordnet-base"
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs xvfb xdotool trayer sox openbox xterm chromium fonts-dejavu-core"   # windows with titles, a browser
+  command -v npm >/dev/null || pkgs="$pkgs nodejs npm"                             # axe-core, for the web page
   command -v java >/dev/null || pkgs="$pkgs default-jre-headless"   # METEOR runs on Java
 fi
 if command -v apt-get >/dev/null; then
@@ -36,4 +37,7 @@ esac
 echo "install.sh: installing $torch_pin ($torch_build build)"
 .venv/bin/python -m pip install -q "$torch_pin"
 .venv/bin/python -m pip install -q -r requirements.txt
+if [ "${1:-}" = "--test" ]; then     # axe-core checks the web page's accessibility in the tests
+  npm install --silent --no-save --no-audit --no-fund --prefix tests/js axe-core@4.14.1 >/dev/null
+fi
 echo "Iris is installed. Start it with: .venv/bin/python main.py"

@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("-n", type=int, default=20, help="how many (default 20)")
 
     sub.add_parser("settings", help="show where settings live")
+
+    w = sub.add_parser("web", help="serve Iris's web page on this computer (127.0.0.1 only)")
+    w.add_argument("--port", type=int, metavar="N", help="port (default: [web] port in settings)")
+    w.add_argument("--open", action="store_true", help="open the page in the default browser")
     return p
 
 

@@ -205,6 +205,38 @@ def settings(args) -> int:
     return 0
 
 
+def web(args) -> int:
+    """The web page alone, until Ctrl+C: prints and speaks where it is."""
+    import signal
+    import threading
+    from assistant.history import History
+    from assistant.narrator import Narration
+    from assistant.ocr import Ocr
+    from assistant.speech import Speaker
+    from assistant.web.describer import Describer
+    from assistant.web.server import WebServer
+    settings = _settings(args)
+    captioner = _captioner(settings)
+    narration = Narration(settings.model.hedge_below, settings.folders.burst_seconds)
+    history = History() if settings.history.enabled else None
+    server = WebServer(Describer(captioner, narration, Ocr).describe, history, args.port or settings.web.port,
+                       args.open or settings.web.open_browser, log=lambda m: print(m, flush=True))
+    if problems := server.start():
+        raise UserError(problems[0].said + f" ({problems[0].detail})")
+    speaker = Speaker(settings.speech, report=lambda p: print(p.printed(), file=sys.stderr))
+    speaker.start()
+    speaker.say(f"Iris's web page is open on this computer, port {server.port}. Its address is printed.")
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    speaker.stop()
+    server.stop()
+    if history:
+        history.close()
+    return 0
+
+
 def run(args) -> int:
     settings = _settings(args)          # a bad file stops here, before anything starts
     from assistant.service import Service
@@ -213,4 +245,4 @@ def run(args) -> int:
 
 def dispatch(command: str, args) -> int:
     return {"run": run, "describe": describe, "caption-folder": caption_folder, "train": train,
-            "evaluate": evaluate, "history": history, "settings": settings}[command](args)
+            "evaluate": evaluate, "history": history, "settings": settings, "web": web}[command](args)

@@ -6,6 +6,7 @@ and remembers which photo files were handled, so that catching up after Iris was
 off never describes a photo twice. WAL mode and one transaction per row mean a kill
 at any moment leaves the database whole."""
 import hashlib
+import json
 import os
 import sqlite3
 import threading
@@ -66,6 +67,8 @@ class History:
             if "mtime_ns" not in columns:    # a database made before catch-up existed
                 self._db.execute("ALTER TABLE captions ADD COLUMN mtime_ns INTEGER")
                 self._db.execute("CREATE INDEX IF NOT EXISTS captions_file ON captions(path, mtime_ns)")
+            if "concepts" not in columns:    # ... or before grounding: what the classifier saw, as JSON
+                self._db.execute("ALTER TABLE captions ADD COLUMN concepts TEXT")
 
     # --- a running part ---------------------------------------------------------
     def start(self) -> list[Problem]:
@@ -82,26 +85,27 @@ class History:
         """A result as it was said (words); a photo's own caption is kept for the cache. No image is kept."""
         if isinstance(result, Described):
             self.add(result.source, path=result.path, digest=result.digest, model=result.model,
-                     caption=result.caption, score=result.score, mtime_ns=result.mtime_ns)
+                     caption=result.caption, score=result.score, mtime_ns=result.mtime_ns, concepts=result.concepts)
         elif isinstance(result, Failed):
             self.add(result.source, path=result.path, error=result.reason, mtime_ns=result.mtime_ns)
         else:       # blank images, screens and pages: what was said (no model caption to cache)
             self.add(result.source, path=result.path, caption=words, mtime_ns=result.mtime_ns)
 
-    def cached(self, digest: str, model: str) -> tuple[str, float] | None:
+    def cached(self, digest: str, model: str) -> tuple[str, float, tuple] | None:
+        """(caption, score, concepts) the same model gave the same pixels before, or None."""
         with self._lock:
-            row = self._db.execute("SELECT caption, score FROM captions WHERE image_hash=? AND model=? AND status='ok' "
-                                   "ORDER BY id DESC LIMIT 1", (digest, model)).fetchone()
-        return (row[0], row[1]) if row else None
+            row = self._db.execute("SELECT caption, score, concepts FROM captions WHERE image_hash=? AND model=? "
+                                   "AND status='ok' ORDER BY id DESC LIMIT 1", (digest, model)).fetchone()
+        return (row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]"))) if row else None
 
     def add(self, source: str, *, path=None, digest=None, model=None, caption=None, score=None,
-            error: str | None = None, mtime_ns: int | None = None) -> None:
+            error: str | None = None, mtime_ns: int | None = None, concepts=()) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._db:
             self._db.execute("INSERT INTO captions(time, source, path, image_hash, model, caption, score, status, error, "
-                             "mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             "mtime_ns, concepts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                              (now, source, str(path) if path else None, digest, model, caption, score,
-                              "failed" if error else "ok", error, mtime_ns))
+                              "failed" if error else "ok", error, mtime_ns, json.dumps(list(concepts))))
 
     # --- catching up on photos saved while Iris was off ---------------------------------
     def handled(self, path: Path, mtime_ns: int) -> bool:
@@ -120,8 +124,21 @@ class History:
             self._db.execute("INSERT INTO state(key, value) VALUES (?, ?) "
                              "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
-    def recent(self, n: int = 20) -> list[dict]:
+    def recent(self, n: int = 20, containing: str = "") -> list[dict]:
+        """The newest rows, optionally only those whose description or path contains the words given."""
+        like = f"%{containing.strip()}%"
         with self._lock:
-            cur = self._db.execute("SELECT * FROM captions ORDER BY id DESC LIMIT ?", (n,))
+            cur = self._db.execute("SELECT * FROM captions WHERE (? = '%%' OR caption LIKE ? OR path LIKE ?) "
+                                   "ORDER BY id DESC LIMIT ?", (like, like, like, n))
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def delete(self, row_id: int) -> bool:
+        with self._lock, self._db:
+            return self._db.execute("DELETE FROM captions WHERE id = ?", (row_id,)).rowcount == 1
+
+    def clear(self) -> int:
+        """Delete every description. The catch-up mark stays: photos saved before Iris last started are not
+        described again."""
+        with self._lock, self._db:
+            return self._db.execute("DELETE FROM captions").rowcount

@@ -3,6 +3,7 @@
 Nothing here writes to the file. Large photos are reduced while decoding (JPEG
 draft mode) so a 100-megapixel file does not need gigabytes of memory."""
 import errno
+import io
 import os
 import warnings
 from pathlib import Path
@@ -47,10 +48,22 @@ def open_image(path: Path | str) -> Image.Image:
         raise ImageError(path, "not a regular file")
     if st.st_size == 0:
         raise ImageError(path, "empty file (0 bytes)")
+    return _decode(path, path)
+
+
+def image_from_bytes(data: bytes, name: str = "upload") -> Image.Image:
+    """The same checks and errors for an image held in memory (a web upload): nothing is written to disk."""
+    if not data:
+        raise ImageError(name, "empty file (0 bytes)")
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(source, path) -> Image.Image:
+    """RGB pixels of the first frame, reduced to WORKING_SIZE; ImageError for every way it can fail."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
                     raise ImageError(path, f"declares {w}x{h} pixels, too many pixels to read safely")

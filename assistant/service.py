@@ -183,6 +183,13 @@ class Service:
                                                                                             digest=digest)),
                                               s.clipboard.poll_seconds, self.log)
             problems += self._start(self.clipboard)
+        if s.web.start_with_assistant:
+            from assistant.ocr import Ocr
+            from assistant.web.describer import Describer
+            from assistant.web.server import WebServer
+            describer = Describer(self.worker.captioner, self.narrator.narration, Ocr)
+            problems += self._start(WebServer(describer.describe, self.history, s.web.port, s.web.open_browser,
+                                              self.log))
         from assistant.hotkeys import Hotkeys
         from assistant.tray import Tray
         self.hotkeys = Hotkeys({s.hotkeys[name]: (lambda name=name: self.request(name)) for name in NAMES})

@@ -58,6 +58,11 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "max_length": Rule(int, "a whole number from 5 to 50", lambda v: 5 <= v <= 50),
         "hedge_below": _number(0.0, 1.0),
     },
+    "web": {
+        "port": Rule(int, "a port number from 1024 to 65535", lambda v: 1024 <= v <= 65535),
+        "start_with_assistant": Rule(bool, "true or false"),
+        "open_browser": Rule(bool, "true or false"),
+    },
     "history": {
         "enabled": Rule(bool, "true or false"),
         "keep_screen_text": Rule(bool, "true or false"),

@@ -56,6 +56,13 @@ class HistorySettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    port: int
+    start_with_assistant: bool
+    open_browser: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     hotkeys: dict[str, str]          # action name (assistant/actions.py) -> key combination
     screen: ScreenSettings
@@ -64,6 +71,7 @@ class Settings:
     speech: SpeechSettings
     model: ModelSettings
     history: HistorySettings
+    web: WebSettings
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Settings":
@@ -74,4 +82,4 @@ class Settings:
         return cls(hotkeys=dict(raw["hotkeys"]), screen=build(ScreenSettings, raw["screen"]),
                    clipboard=build(ClipboardSettings, raw["clipboard"]), folders=build(FolderSettings, raw["folders"]),
                    speech=build(SpeechSettings, raw["speech"]), model=build(ModelSettings, raw["model"]),
-                   history=build(HistorySettings, raw["history"]))
+                   history=build(HistorySettings, raw["history"]), web=build(WebSettings, raw["web"]))
