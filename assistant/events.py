@@ -39,6 +39,7 @@ class Described:
     digest: str | None = None
     model: str = ""               # what produced the words (the history cache key)
     mtime_ns: int | None = None   # the file's modification time, for catching up without repeats
+    concepts: tuple = ()          # (plain word, probability) from the encoder's ImageNet head, most likely first
 
     @property
     def confidence(self) -> float:
@@ -70,6 +71,7 @@ class PhotoSeen:
     box: Box
     caption: str
     score: float
+    concepts: tuple = ()
 
     @property
     def confidence(self) -> float:

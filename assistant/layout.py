@@ -17,7 +17,7 @@ PHOTO_COLOURS = 90        # distinct colours that make a cell photo-like (text a
 MIN_SIDE = 96             # a photo region smaller than this on either side is an icon, not a picture
 MIN_FILL = 0.55           # share of a region's box that must be photo-like cells
 BLANK_TOLERANCE = 12      # a pixel this close (per channel) to the image's usual colour is background
-BLANK_SHARE = 0.0005      # an image with fewer other pixels than this share is blank: one short word is more
+BLANK_SHARE = 0.00002     # an image with fewer other pixels than this share is blank: one short word is more
 TINY = 8                  # an image this small on either side is too small to show anything
 
 
@@ -51,7 +51,7 @@ def _colour_name(rgb) -> str:
     hue = Image.new("RGB", (1, 1), (r, g, b)).convert("HSV").getpixel((0, 0))[0] * 360 / 255
     name = next(n for limit, n in ((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "cyan"),
                                    (260, "blue"), (300, "purple"), (340, "pink"), (361, "red")) if hue < limit)
-    return f"dark {name}" if lum < 70 else name
+    return f"dark {name}" if max(r, g, b) < 100 else name
 
 
 def blank(image: Image.Image) -> str | None:

@@ -15,9 +15,17 @@ from assistant.events import Blank, Described, Failed, Result, ScreenRead
 from assistant.layout import where
 from assistant.problems import Problem
 from assistant.window import WindowInfo
+from model.concepts import CATEGORIES, mentions
 
 NOTHING_YET = "Nothing has been described yet."
 RESULTS = (Described, Failed, Blank, ScreenRead)
+CATEGORY_WORDS = set(CATEGORIES.values())
+MASS_NOUNS = {"food", "coffee", "fruit"}
+# Chosen on the val split (benchmarks/results/grounding_val.md), never on test:
+GROUNDED = 0.5        # an everyday category this likely, that the caption does not name, is said instead of it
+GROUNDED_ANY = 0.7    # any other ImageNet class ("tripod", "space shuttle") needs this much
+ABSTAIN_BELOW = 0.3   # caption confidence under which Iris says it cannot tell: as likely wrong as right there
+MAY_BE = 0.2          # a category this likely is offered when Iris cannot tell ("it may be a dog")
 GIST_LINES = 3        # lines of text read after the heading before "N more lines"
 SHORT_SCREEN = 6      # a screen with at most this many lines (a dialog, a form) is read whole
 HEADING = 1.35        # a line this much taller than the typical line is a heading
@@ -50,15 +58,32 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _with_article(word: str) -> str:
+    if word in MASS_NOUNS:
+        return word
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 class Narration:
-    def __init__(self, hedge_below: float, burst_seconds: float):
-        self.hedge_below, self.burst_seconds = hedge_below, burst_seconds
+    def __init__(self, hedge_below: float, burst_seconds: float, abstain_below: float = ABSTAIN_BELOW):
+        self.hedge_below, self.burst_seconds, self.abstain_below = hedge_below, burst_seconds, abstain_below
         self.last_description: str | None = None
         self._bursts = {"folder": _Burst(), "catch-up": _Burst()}
 
     # --- words for one image ------------------------------------------------------
     def photo_words(self, result) -> str:
-        """A caption as Iris says it: hedged when the model is unsure."""
+        """A caption as Iris says it, kept true to what the classifier sees:
+        - a confident concept the caption does not name replaces the caption ("a photo of a cat");
+        - a caption the model is unsure of, with no confident concept either, is not said at all;
+        - an unsure caption is hedged ("possibly ...")."""
+        top = result.concepts[0] if result.concepts else None
+        if top and top[1] >= (GROUNDED if top[0] in CATEGORY_WORDS else GROUNDED_ANY) \
+                and not mentions(result.caption, [top[0]]):
+            return f"a photo of {_with_article(top[0])}"
+        if result.confidence < self.abstain_below and not (top and top[1] >= MAY_BE):
+            return "I can't tell what this photo shows"
+        if result.confidence < self.abstain_below:
+            return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"
         return f"possibly {result.caption}" if result.confidence < self.hedge_below else result.caption
 
     def words(self, result: Result) -> str:

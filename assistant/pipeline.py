@@ -112,7 +112,7 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
         for _ in range(workers):
             stages.put(batches, _DONE)
 
-    seer = Seer(lambda images: [(c.text, c.score) for c in captioner.caption(images, beam_size)], Ocr)
+    seer = Seer(lambda images: [(c.text, c.score, c.concepts) for c in captioner.caption(images, beam_size)], Ocr)
 
     def caption():
         if workers > 1:
@@ -129,7 +129,7 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 request = Request("file", path=r.key)
                 if r.look.kind == "photo":
                     r.caption = next(captions)
-                    r.event = Described("file", r.caption.text, r.caption.score, r.key)
+                    r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts)
                 else:
                     r.event = seer.finish(r.image, request, None, None, r.look)
                     r.image = r.image if keep_images else None

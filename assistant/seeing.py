@@ -20,7 +20,7 @@ PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is tha
 MIN_WORDS = 5         # an image with fewer words read than this, and little photo, is still treated as a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 
-Caption = Callable[[list[Image.Image]], list[tuple[str, float]]]   # images -> (words, score) each
+Caption = Callable[[list[Image.Image]], list[tuple[str, float, tuple]]]   # images -> (words, score, concepts)
 
 
 @dataclass(frozen=True)
@@ -63,20 +63,19 @@ class Seer:
         return [self.finish(*item, looks[i], captions.get(i)) for i, item in enumerate(items)]
 
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
-        """The event, given the look and, for a photo, its (words, score)."""
+        """The event, given the look and, for a photo, its (words, score, concepts)."""
         ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
-            words, score = caption or self.caption([image])[0]
-            return Described(request.source, words, score, **ids)
+            words, score, concepts = caption or self.caption([image])[0]
+            return Described(request.source, words, score, **ids, concepts=concepts)
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
         if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
-            [(words, score)] = self.caption([image])      # little text: a photo after all (a dark or flat one)
-            return Described(request.source, words, score, **ids)
+            [(words, score, concepts)] = self.caption([image])   # little text: a photo after all (dark, flat)
+            return Described(request.source, words, score, **ids, concepts=concepts)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
-        photos = tuple(PhotoSeen(b, words, score) for b, (words, score) in zip(regions, self.caption(crops))) \
-            if crops else ()
+        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops))) if crops else ()
         return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids)

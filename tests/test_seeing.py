@@ -1,0 +1,45 @@
+"""What an image is, from its pixels and the real model: blank images are called blank,
+<unk> is never said, photos and screens are routed apart."""
+import torch
+from PIL import Image, ImageDraw
+
+from assistant.layout import blank, photo_regions
+from conftest import FLICKR
+
+
+def test_blank_uniform_tiny_and_almost_empty_images_are_called_what_they_are():
+    assert blank(Image.new("RGB", (640, 480), (0, 0, 0))) == "a blank black image"
+    assert blank(Image.new("RGB", (800, 600), (255, 255, 255))) == "a blank white image"
+    assert blank(Image.new("RGB", (300, 300), (20, 60, 200))) == "a blank blue image"
+    assert blank(Image.new("RGB", (1, 1), (0, 0, 0))) == "a tiny image of 1 by 1 pixels"
+    dot = Image.new("RGB", (1000, 1000), (0, 0, 0))
+    ImageDraw.Draw(dot).point((500, 500), fill=(255, 255, 255))
+    assert blank(dot) == "a blank black image"                          # one stray pixel: still nothing to say
+
+
+def test_a_page_with_one_short_line_of_text_or_a_photo_is_not_blank():
+    page = Image.new("RGB", (1920, 1080), (255, 255, 255))
+    ImageDraw.Draw(page).text((40, 40), "Saved.", fill=(0, 0, 0), font_size=18)
+    assert blank(page) is None
+    photo = Image.open(sorted((FLICKR / "images").glob("*.jpg"))[0])
+    assert blank(photo) is None
+    assert photo_regions(photo)                                          # and it is a photo all over
+
+
+def test_unk_is_never_said_even_by_a_model_that_prefers_it(tiny_checkpoint, tmp_path):
+    from model.captioner import Captioner
+    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.search import decode
+    dec, vocab, ckpt = load_checkpoint(tiny_checkpoint)
+    with torch.no_grad():
+        dec.out.bias[vocab.unk] += 50.0                                    # <unk> is now every step's best word
+    forced = tmp_path / "unk.pt"
+    save_checkpoint(forced, dec, vocab, ckpt.encoder_name, ckpt.grid)
+    captioner = Captioner(forced, "cpu", beam_size=3)
+    images = [Image.open(p) for p in sorted((FLICKR / "images").glob("*.jpg"))[:4]]
+    features = captioner.encode(__import__("numpy").stack([captioner.prepare(im) for im in images]))
+    old = decode(captioner.decoder, features, vocab.start, vocab.end, 3, 10)       # the old search: no mask
+    assert all(vocab.unk in d.ids for d in old)                          # the forcing works
+    for beam in (1, 3):
+        for cap in captioner.caption(images, beam_size=beam):
+            assert "<unk>" not in cap.text and "unk" not in cap.words, cap.text
