@@ -77,9 +77,9 @@ def concept_f1(descriptions, references) -> dict[str, float]:
 
 def describe_all(captioner_parts, feats, variant, narration):
     from assistant.events import Described
-    from model.search import decode
+    from model.search import decode, never_said
     decoder, vocab, encoder, class_words, nouns = captioner_parts
-    banned = None if variant == "old search" else torch.tensor([vocab.unk, vocab.start, vocab.pad])
+    banned = None if variant == "old search" else never_said(vocab)
     out, confidences = [], []
     for i in range(0, len(feats), 200):
         x = torch.from_numpy(np.ascontiguousarray(feats[i:i + 200])).float()

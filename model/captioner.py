@@ -10,7 +10,7 @@ from PIL import Image
 from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words
 from model.encoder import Encoder, normalise, resizer
-from model.search import LENGTH_ALPHA, NO_REPEAT, decode
+from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
 
 @dataclass
@@ -46,8 +46,7 @@ class Captioner:
         self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
-        # Words never said: <unk> would be spoken as "unk"; <start> and <pad> are not words.
-        self.banned = torch.tensor([self.vocab.unk, self.vocab.start, self.vocab.pad], device=self.device)
+        self.banned = never_said(self.vocab, self.device)
         self.class_words = concept_words()            # None when the class list is not installed
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"

@@ -27,6 +27,11 @@ def _trim(ids, alphas, end: int):
     return ids[:n], (alphas[:n] if alphas is not None else None), min(n + 1, len(ids))
 
 
+def never_said(vocab, device="cpu") -> torch.Tensor:
+    """Tokens no caption may contain: <unk> would be spoken as "unk"; <start> and <pad> are not words."""
+    return torch.tensor([vocab.unk, vocab.start, vocab.pad], device=device)
+
+
 def _ban(logp: torch.Tensor, history: torch.Tensor, banned: torch.Tensor | None, nouns: torch.Tensor | None):
     """logp (B, V) with -inf for words never to be said (banned: <unk>, <start>, <pad>) and, when `nouns`
     (a (V,) bool mask) is given, for a noun the row has said already ("a motorcycle on a motorcycle")."""
