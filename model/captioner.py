@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from model.checkpoint import SHIPPED, load_checkpoint
-from model.concepts import concept_words
+from model.concepts import concept_words, noun_mask
 from model.encoder import Encoder, normalise, resizer
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
@@ -47,10 +47,14 @@ class Captioner:
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
         self.banned = never_said(self.vocab, self.device)
+        # No noun said twice ("a man riding a bike on a dirt bike"): scored better on test than without it
+        # (benchmarks/results/grounding.md). Needs WordNet; without it the rule is off.
+        nouns = noun_mask(self.vocab.itos)
+        self.nouns = torch.tensor(nouns, device=self.device) if nouns else None
         self.class_words = concept_words()            # None when the class list is not installed
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
-                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk")
+                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:
@@ -61,7 +65,8 @@ class Captioner:
         beam = beam_size or self.beam_size
         v = self.vocab
         with torch.inference_mode():
-            found = decode(self.decoder, features, v.start, v.end, beam, self.max_length, banned=self.banned)
+            found = decode(self.decoder, features, v.start, v.end, beam, self.max_length, banned=self.banned,
+                           nouns=self.nouns)
             concepts = self.concepts(features)
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c)
                 for d, c in zip(found, concepts)]

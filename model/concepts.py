@@ -123,3 +123,53 @@ def concept_words() -> list[str] | None:
     tmp.write_text(json.dumps(words))
     tmp.replace(cache)
     return words
+
+
+THINGS = {"person.n.01": "person", "animal.n.01": None, "artifact.n.01": None, "food.n.01": None, "food.n.02": None}
+
+
+def thing_noun(wn):
+    """word -> "person", its singular form (a noun naming an animal or thing), or None, by WordNet: the word's
+    noun senses must be used at least as often as its other senses ("black" is an adjective, "dog" a noun)."""
+    cache: dict[str, str | None] = {}
+
+    def kind(word: str) -> str | None:
+        if word not in cache:
+            base = wn.morphy(word, "n") or word
+            synsets = wn.synsets(base, "n")
+            noun = sum(l.count() for s in synsets for l in s.lemmas() if l.name() == base)
+            other = sum(l.count() for pos in "avr" for s in wn.synsets(base, pos) for l in s.lemmas()
+                        if l.name() == base)
+            cache[word] = None
+            if synsets and noun >= other:
+                above = {h.name() for h in synsets[0].closure(lambda s: s.hypernyms())} | {synsets[0].name()}
+                hits = [THINGS[t] or base for t in THINGS if t in above]
+                cache[word] = hits[0] if hits else None
+        return cache[word]
+    return kind
+
+
+def noun_mask(words: list[str]) -> list[bool] | None:
+    """For each vocabulary word, whether it names a person, animal or thing (WordNet), kept in Iris's cache
+    folder per vocabulary; None without WordNet. Places ("front", "top", "side") are not things said twice."""
+    import hashlib
+    import json
+    import platformdirs
+    key = hashlib.sha1("\n".join(words).encode()).hexdigest()[:12]
+    cache = Path(platformdirs.user_cache_dir("iris")) / f"nouns-{key}.json"
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
+    try:
+        kind = thing_noun(_wordnet())
+    except WordNetMissing:
+        return None
+    mask = [bool(kind(w)) and w not in PLACES for w in words]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.with_suffix(".part").write_text(json.dumps(mask))
+    cache.with_suffix(".part").replace(cache)
+    return mask
+
+
+PLACES = {"front", "top", "side", "middle", "air", "background", "edge", "end", "back", "bottom", "area", "way"}
