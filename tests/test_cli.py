@@ -7,7 +7,7 @@ from conftest import run_main
 def test_help_lists_every_subcommand():
     r = run_main("--help")
     assert r.returncode == 0
-    for cmd in ("run", "describe", "caption-folder", "train", "evaluate", "history", "settings"):
+    for cmd in ("run", "describe", "caption-folder", "train", "evaluate", "history", "settings", "web"):
         assert cmd in r.stdout
 
 
