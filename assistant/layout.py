@@ -14,6 +14,8 @@ from scipy import ndimage
 
 CELL = 16                 # pixels per cell side
 PHOTO_COLOURS = 90        # distinct colours that make a cell photo-like (text and UI stay below)
+SMOOTH_COLOURS = 32       # ... or this many, when no colour covers SMOOTH_MODE of the cell: an enlarged photo is
+SMOOTH_MODE = 0.15        # smooth, while text and interface always keep a background colour that dominates
 MIN_SIDE = 96             # a photo region smaller than this on either side is an icon, not a picture
 MIN_FILL = 0.55           # share of a region's box that must be photo-like cells
 BLANK_TOLERANCE = 12      # a pixel this close (per channel) to the image's usual colour is background
@@ -75,7 +77,12 @@ def _photo_cells(pixels: np.ndarray) -> np.ndarray:
     code = (code[..., 0] << 16) | (code[..., 1] << 8) | code[..., 2]
     cells = np.sort(code.reshape(h // CELL, CELL, w // CELL, CELL).transpose(0, 2, 1, 3)
                     .reshape(h // CELL, w // CELL, CELL * CELL), axis=2)
-    return 1 + (np.diff(cells, axis=2) != 0).sum(2) >= PHOTO_COLOURS
+    change = np.concatenate([np.ones(cells.shape[:2] + (1,), bool), np.diff(cells, axis=2) != 0], axis=2)
+    distinct = change.sum(2)
+    index = np.arange(CELL * CELL)
+    run_start = np.maximum.accumulate(np.where(change, index, 0), axis=2)
+    commonest = (index - run_start + 1).max(2) / (CELL * CELL)      # share of the cell's commonest colour
+    return (distinct >= PHOTO_COLOURS) | ((distinct >= SMOOTH_COLOURS) & (commonest < SMOOTH_MODE))
 
 
 def photo_regions(image: Image.Image) -> list[Box]:

@@ -8,7 +8,6 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from assistant.events import Blank, Described, Failed, Result, ScreenRead

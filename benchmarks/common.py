@@ -50,3 +50,13 @@ def write_table(name: str, title: str, header: list[str], rows: list[list], note
     old = (RESULTS / name).read_text() + "\n" if append and (RESULTS / name).exists() else ""
     (RESULTS / name).write_text(old + text)
     return text
+
+
+def private_display(screen: str = "1280x800x24"):
+    """A private Xvfb that DISPLAY points at from now on; returns its process (terminate it when done)."""
+    from tests import xvfb
+    proc, name = xvfb.start_xvfb(screen)
+    if proc is None:
+        sys.exit(name)
+    os.environ["DISPLAY"] = name
+    return proc

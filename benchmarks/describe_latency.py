@@ -20,8 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, percentile, two_cores, write_table
-from tests import xvfb
+from common import ROOT, percentile, two_cores, write_table, private_display
 
 FLICKR = ROOT.parent / "shared" / "data" / "flickr8k"
 VIEWER = """
@@ -44,10 +43,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50)
     args = ap.parse_args()
     two_cores()
-    server, name = xvfb.start_xvfb("1280x800x24")
-    if server is None:
-        sys.exit(name)
-    os.environ["DISPLAY"] = name
+    server = private_display("1280x800x24")
     tmp = Path(tempfile.mkdtemp())
     os.environ["XDG_DATA_HOME"], os.environ["XDG_CONFIG_HOME"] = str(tmp / "data"), str(tmp / "config")
     from assistant.commands import _captioner

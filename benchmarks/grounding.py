@@ -55,6 +55,7 @@ def concept_f1(descriptions, references) -> dict[str, float]:
 
 def describe_all(captioner_parts, feats, variant, narration):
     from assistant.events import Described
+    from model.concepts import group
     from model.search import decode, never_said
     decoder, vocab, encoder, class_words, nouns = captioner_parts
     banned = None if variant == "old search" else never_said(vocab)
@@ -69,30 +70,33 @@ def describe_all(captioner_parts, feats, variant, narration):
             text = vocab.decode(d.ids)
             confidences.append(float(np.exp(d.score)))
             if variant == "what Iris says":
-                grouped: dict[str, float] = {}
-                for w, q in zip(class_words, p):
-                    grouped[w] = grouped.get(w, 0.0) + q
-                concepts = tuple(sorted(grouped.items(), key=lambda kv: -kv[1])[:3])
+                concepts = group(class_words, p)
                 text = narration.photo_words(Described("file", text, d.score, concepts=concepts))
             out.append(text)
     return out, confidences
 
 
-def tune(class_words, kind, narration) -> None:
-    """On the val split, never test: how the abstention and grounding thresholds trade off (shipped model)."""
-    from model.checkpoint import SHIPPED, load_checkpoint
-    from model.concepts import mentions
+def split_features(checkpoint, split_name: str):
+    """(decoder, vocabulary, encoder, the split's records, their features from the full cache)."""
+    from model.checkpoint import load_checkpoint
     from model.data import DEFAULT_DATA, load_captions, split
     from model.encoder import Encoder
     from model.features import cached_features
     records = load_captions(DEFAULT_DATA)
-    val = split(records, "val")
-    decoder, vocab, ckpt = load_checkpoint(SHIPPED)
+    wanted = split(records, split_name)
+    decoder, vocab, ckpt = load_checkpoint(checkpoint)
     encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference()
     names = [r["image"] for r in records]
-    feats = cached_features(encoder, DEFAULT_DATA / "images", names)
     index = {n: i for i, n in enumerate(names)}
-    feats = feats[[index[r["image"]] for r in val]]
+    feats = cached_features(encoder, DEFAULT_DATA / "images", names)[[index[r["image"]] for r in wanted]]
+    return decoder, vocab, encoder, wanted, feats
+
+
+def tune(class_words, kind, narration) -> None:
+    """On the val split, never test: how the abstention and grounding thresholds trade off (shipped model)."""
+    from model.checkpoint import SHIPPED
+    from model.concepts import group, mentions
+    decoder, vocab, encoder, val, feats = split_features(SHIPPED, "val")
     said, conf = describe_all((decoder, vocab, encoder, class_words, None), feats, "no <unk>", narration)
     refs = [r["captions"] for r in val]
     wrong = [false_subject(s, r, kind) for s, r in zip(said, refs)]
@@ -110,10 +114,7 @@ def tune(class_words, kind, narration) -> None:
     for t in (0.3, 0.4, 0.5, 0.6, 0.7):
         replaced = right = 0
         for text, p, rs in zip(said, probs, refs):
-            grouped: dict[str, float] = {}
-            for w, q in zip(class_words, p):
-                grouped[w] = grouped.get(w, 0.0) + q
-            word, q = max(grouped.items(), key=lambda kv: kv[1])
+            [(word, q)] = group(class_words, p, top=1)
             if word in categories and q >= t and not mentions(text, [word]):
                 replaced += 1
                 right += any(mentions(r, [word]) for r in rs)
@@ -132,14 +133,9 @@ def main() -> None:
     two_cores()
     from assistant.narrator import Narration
     from config import load
-    from model.checkpoint import SHIPPED, load_checkpoint
+    from model.checkpoint import SHIPPED
     from model.concepts import _wordnet, concept_words, mentions, noun_mask, thing_noun
-    from model.data import DEFAULT_DATA, load_captions, split
-    from model.encoder import Encoder
-    from model.features import cached_features
     from model.metrics import coco_scores
-    records = load_captions(DEFAULT_DATA)
-    test = split(records, "test")
     settings = load(None)
     narration = Narration(settings.model.hedge_below, 2.0)
     wn = _wordnet()
@@ -150,12 +146,7 @@ def main() -> None:
     rows, honesty = [], []
     models = [("shipped", SHIPPED)] + ([("held-out concepts", Path(args.heldout))] if Path(args.heldout).exists() else [])
     for label, path in models:
-        decoder, vocab, ckpt = load_checkpoint(path)
-        encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference()
-        names = [r["image"] for r in records]
-        feats = cached_features(encoder, DEFAULT_DATA / "images", names)
-        index = {n: i for i, n in enumerate(names)}
-        feats = feats[[index[r["image"]] for r in test]]
+        decoder, vocab, encoder, test, feats = split_features(path, "test")
         nouns = torch.tensor(noun_mask(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]

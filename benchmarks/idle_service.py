@@ -14,8 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from common import ROOT, write_table
-from describe_latency import start_xvfb
+from common import ROOT, write_table, private_display
 
 
 STAGES = """
@@ -47,7 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60)
     args = ap.parse_args()
-    xvfb = start_xvfb()
+    xvfb = private_display()
     tmp = Path(tempfile.mkdtemp())
     (tmp / "watched").mkdir()
     cfg = tmp / "settings.toml"

@@ -24,8 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, percentile, two_cores, write_table
-from tests import xvfb
+from common import ROOT, percentile, two_cores, write_table, private_display
 
 FLICKR = ROOT.parent / "shared" / "data" / "flickr8k"
 GIST = re.compile(r"(?:^An image of a screen or document\. )?Text: (?:Heading: )?(.*?)(?: \d+ more lines?\.)?"
@@ -194,16 +193,13 @@ def main() -> None:
     from config import load
     settings = load(None)
     captioner = _captioner(settings)
-    seer = Seer(lambda images: [(c.text, c.score) for c in captioner.caption(images)], Ocr)
+    seer = Seer(lambda images: [(c.text, c.score, c.concepts) for c in captioner.caption(images)], Ocr)
     narration = Narration(settings.model.hedge_below, 2.0)
     with tempfile.TemporaryDirectory() as out:
         items = file_screens(args.seeds, Path(out))
         f = score_files(items, seer, narration)
     kept, n_photos = photos_stay_photos(seer, args.photos)
-    server, name = xvfb.start_xvfb("1920x1080x24")
-    if server is None:
-        sys.exit(name)
-    os.environ["DISPLAY"] = name
+    server = private_display("1920x1080x24")
     wm = subprocess.Popen(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
     live = live_windows(args.live)

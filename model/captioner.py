@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from model.checkpoint import SHIPPED, load_checkpoint
-from model.concepts import concept_words, noun_mask
+from model.concepts import concept_words, group, noun_mask
 from model.encoder import Encoder, normalise, resizer
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
@@ -75,13 +75,7 @@ class Captioner:
         """For each image, its top plain-word concepts with their summed class probabilities."""
         if self.class_words is None:
             return [()] * len(features)
-        out = []
-        for probs in self.encoder.classify(features).tolist():
-            grouped: dict[str, float] = {}
-            for word, p in zip(self.class_words, probs):
-                grouped[word] = grouped.get(word, 0.0) + p
-            out.append(tuple(sorted(grouped.items(), key=lambda kv: -kv[1])[:top]))
-        return out
+        return [group(self.class_words, probs, top) for probs in self.encoder.classify(features).tolist()]
 
     def caption(self, images: list[Image.Image], beam_size: int | None = None) -> list[Caption]:
         if not images:

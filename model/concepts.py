@@ -20,6 +20,14 @@ NAMES = {
 }
 
 
+def group(class_words: list[str], probs, top: int = 3) -> tuple:
+    """The classifier's class probabilities summed by plain word: ((word, probability), ...), likeliest first."""
+    grouped: dict[str, float] = {}
+    for word, p in zip(class_words, probs):
+        grouped[word] = grouped.get(word, 0.0) + p
+    return tuple(sorted(grouped.items(), key=lambda kv: -kv[1])[:top])
+
+
 def words_for(concept: str) -> tuple[str, ...]:
     return NAMES.get(concept, (concept, concept + "s"))
 
