@@ -17,7 +17,7 @@ def test_history_is_private_records_failures_and_caches_by_pixels(tmp_path):
     assert h.cached(digest, "m1") is None
     h.add("folder", path=tmp_path / "a.jpg", digest=digest, model="m1", caption="a red square", score=-0.5)
     h.add("folder", path=tmp_path / "b.jpg", error="b.jpg: empty file (0 bytes)")
-    assert h.cached(digest, "m1") == ("a red square", -0.5)
+    assert h.cached(digest, "m1") == ("a red square", -0.5, ())
     assert h.cached(digest, "another model") is None        # a new model captions afresh
     rows = h.recent(5)
     assert [r["status"] for r in rows] == ["failed", "ok"]
