@@ -20,10 +20,10 @@ def _settings(args) -> Settings:
         raise UserError(str(e)) from None
 
 
-def _words(settings: Settings):
-    """The narrator's words for a file's result: the same routing and hedging as the assistant's."""
+def _narration(settings: Settings):
+    """The narrator's policy, as the assistant has it: the same routing, hedging and grounding."""
     from assistant.narrator import Narration
-    return Narration(settings.model.hedge_below, settings.folders.burst_seconds).words
+    return Narration(settings.model.hedge_below, settings.folders.burst_seconds)
 
 
 def _captioner(settings: Settings, checkpoint: str | None = None, beam: int | None = None):
@@ -50,7 +50,7 @@ def describe(args) -> int:
 
     settings = _settings(args)
     captioner = _captioner(settings, args.checkpoint, args.beam)
-    words = _words(settings)
+    words = _narration(settings).words
     speaker = None
     if args.speak:
         from assistant.speech import Speaker
@@ -103,7 +103,7 @@ def caption_folder(args) -> int:
         return 0
     settings = _settings(args)
     captioner = _captioner(settings, args.checkpoint, args.beam)
-    words = _words(settings)
+    words = _narration(settings).words
     failed = 0
     bar = tqdm(total=len(paths), unit="image", file=sys.stderr, disable=not sys.stderr.isatty())
     for r in caption_files(captioner, paths, batch_size=args.batch):
@@ -210,14 +210,13 @@ def web(args) -> int:
     import signal
     import threading
     from assistant.history import History
-    from assistant.narrator import Narration
     from assistant.ocr import Ocr
     from assistant.speech import Speaker
     from assistant.web.describer import Describer
     from assistant.web.server import WebServer
     settings = _settings(args)
     captioner = _captioner(settings)
-    narration = Narration(settings.model.hedge_below, settings.folders.burst_seconds)
+    narration = _narration(settings)
     history = History() if settings.history.enabled else None
     server = WebServer(Describer(captioner, narration, Ocr).describe, history, args.port or settings.web.port,
                        args.open or settings.web.open_browser, log=lambda m: print(m, flush=True))

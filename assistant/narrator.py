@@ -143,13 +143,13 @@ class Narration:
         text = (f"Heading: {self._sentences([' '.join(l.text.strip() for l in heading)])} " if heading else "") \
             + self._sentences(l.text for l in said)
         more = len(rest) - len(said)
-        return text + (f" {more} more line{'s' if more != 1 else ''}." if more else "")
+        return text + (f" {_plural(more, 'more line')}." if more else "")
 
     def _photos(self, r: ScreenRead) -> str:
         photos = sorted(r.photos, key=lambda p: (p.box.top, p.box.left))
         said = [f"{where(p.box, r.size).capitalize()}, a photo: {self.photo_words(p)}." for p in photos[:PHOTOS_SAID]]
         more = len(photos) - PHOTOS_SAID
-        return " ".join(said) + (f" {more} more photo{'s' if more != 1 else ''}." if more > 0 else "")
+        return " ".join(said) + (f" {_plural(more, 'more photo')}." if more > 0 else "")
 
     def screen_words(self, r: ScreenRead) -> str:
         """A screen or page: its text (the gist, or all of it for Read all text), then its photos."""

@@ -27,7 +27,7 @@ from PIL import Image
 from assistant.events import Described, Request
 from assistant.images import ImageError, open_image
 from assistant.ocr import Ocr
-from assistant.seeing import Seer, look
+from assistant.seeing import Seer, captioner_words, look
 from model.captioner import Caption, Captioner
 
 _DONE = object()
@@ -112,7 +112,7 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
         for _ in range(workers):
             stages.put(batches, _DONE)
 
-    seer = Seer(lambda images: [(c.text, c.score, c.concepts) for c in captioner.caption(images, beam_size)], Ocr)
+    seer = Seer(captioner_words(captioner, beam_size), Ocr)
 
     def caption():
         if workers > 1:

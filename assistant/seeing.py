@@ -20,7 +20,13 @@ PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is tha
 MIN_WORDS = 5         # an image with fewer words read than this, and little photo, is still treated as a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 
-Caption = Callable[[list[Image.Image]], list[tuple[str, float, tuple]]]   # images -> (words, score, concepts)
+# (images, their pixel hashes or None) -> (words, score, concepts) for each image
+Caption = Callable[[list[Image.Image], list[str | None]], list[tuple[str, float, tuple]]]
+
+
+def captioner_words(captioner, beam_size: int | None = None) -> Caption:
+    """A Caption straight from the model, with no cache in front (the command line, the web page)."""
+    return lambda images, digests: [(c.text, c.score, c.concepts) for c in captioner.caption(images, beam_size)]
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class Seer:
         """Events for (image, request, digest, mtime_ns) items; their photos are captioned in one batch."""
         looks = [look(image, request) for image, request, _, _ in items]
         photos = [i for i, lk in enumerate(looks) if lk.kind == "photo"]
-        captions = dict(zip(photos, self.caption([items[i][0] for i in photos]))) if photos else {}
+        captions = dict(zip(photos, self.caption([items[i][0] for i in photos], [items[i][2] for i in photos]))) \
+            if photos else {}
         return [self.finish(*item, looks[i], captions.get(i)) for i, item in enumerate(items)]
 
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
@@ -68,14 +75,15 @@ class Seer:
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
-            words, score, concepts = caption or self.caption([image])[0]
+            words, score, concepts = caption or self.caption([image], [digest])[0]
             return Described(request.source, words, score, **ids, concepts=concepts)
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
         if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
-            [(words, score, concepts)] = self.caption([image])   # little text: a photo after all (dark, flat)
+            [(words, score, concepts)] = self.caption([image], [digest])   # little text: a photo after all
             return Described(request.source, words, score, **ids, concepts=concepts)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
-        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops))) if crops else ()
+        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \
+            if crops else ()
         return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids)

@@ -1,8 +1,8 @@
 """The background assistant: builds its parts, starts them in order, runs actions,
 and stops the parts in reverse order.
 
-    sources (hotkeys -> screenshot, clipboard, folders) --Request--> Worker
-    Worker --Described/Failed--> History (record) and Narrator
+    sources (hotkeys -> screenshot, clipboard, folders) --Request--> Worker (assistant/seeing.py decides
+    what each image is) --Described/Blank/ScreenRead/Failed--> History (record) and Narrator
     Narrator --Utterance--> printed log and Speaker (driver: player, WAV files or silent)
 
 Every part has start() -> problems and stop(). Problems are reported one way: a

@@ -32,7 +32,7 @@ def _mtime_ns(path: Path) -> int | None:
 class Worker:
     def __init__(self, captioner_factory: Callable, emit: Callable[[Result], None], cache=None,
                  ocr_factory: Callable = Ocr):
-        """cache: anything with cached(digest, model) -> (caption, score) or None (the history)."""
+        """cache: anything with cached(digest, model) -> (caption, score, concepts) or None (the history)."""
         self.factory, self.emit, self.cache = captioner_factory, emit, cache
         self.seer = Seer(self._caption, ocr_factory)
         self.urgent: queue.Queue = queue.Queue()
@@ -96,10 +96,12 @@ class Worker:
                 self._wake.wait()
                 self._wake.clear()
 
-    def _caption(self, images: list) -> list[tuple[str, float, tuple]]:
-        """(words, score, concepts) for each image, from the cache where the same model saw the same pixels."""
+    def _caption(self, images: list, digests: list) -> list[tuple[str, float, tuple]]:
+        """(words, score, concepts) for each image, from the cache where the same model saw the same pixels.
+        Images arrive with their pixel hash when the caller has one; only the rest (screen regions) are hashed."""
         key = self.captioner.words_key
-        found = [self.cache.cached(image_hash(im), key) for im in images] if self.cache else [None] * len(images)
+        found = [self.cache.cached(d or image_hash(im), key) for im, d in zip(images, digests)] if self.cache \
+            else [None] * len(images)
         fresh = [i for i, hit in enumerate(found) if hit is None]
         if fresh:
             for i, cap in zip(fresh, self.captioner.caption([images[i] for i in fresh])):

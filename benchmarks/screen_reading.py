@@ -58,9 +58,9 @@ def file_screens(seeds: int, out: Path) -> list[tuple[Path, dict]]:
 
 
 def score_files(items, seer, narration):
-    from assistant.events import Described, Request, ScreenRead
+    from assistant.events import Request, ScreenRead
     from assistant.layout import Box
-    rows, times, read_all_times = [], [], []
+    times, read_all_times = [], []
     matched = said = found = wanted = false_claims = routed = 0
     ious = []
     for png, truth in items:
@@ -189,11 +189,11 @@ def main() -> None:
     from assistant.commands import _captioner
     from assistant.narrator import Narration
     from assistant.ocr import Ocr
-    from assistant.seeing import Seer
+    from assistant.seeing import Seer, captioner_words
     from config import load
     settings = load(None)
     captioner = _captioner(settings)
-    seer = Seer(lambda images: [(c.text, c.score, c.concepts) for c in captioner.caption(images)], Ocr)
+    seer = Seer(captioner_words(captioner), Ocr)
     narration = Narration(settings.model.hedge_below, 2.0)
     with tempfile.TemporaryDirectory() as out:
         items = file_screens(args.seeds, Path(out))

@@ -12,7 +12,7 @@ from PIL import Image
 from assistant.events import Described, Request
 from assistant.layout import Box, where
 from assistant.narrator import Narration
-from assistant.seeing import Seer, look
+from assistant.seeing import Seer, captioner_words, look
 
 MAP_SIZE = 240        # pixels on the longer side of each attention picture
 
@@ -54,8 +54,7 @@ def _where_looked(alpha: np.ndarray, grid: int) -> str:
 class Describer:
     def __init__(self, captioner, narration: Narration, ocr_factory):
         self.captioner, self.narration = captioner, narration
-        self.seer = Seer(lambda images: [(c.text, c.score, c.concepts) for c in captioner.caption(images)],
-                         ocr_factory)
+        self.seer = Seer(captioner_words(captioner), ocr_factory)
         self._lock = threading.Lock()       # one image at a time: the model is shared with the assistant
 
     def describe(self, image: Image.Image) -> Description:
