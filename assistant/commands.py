@@ -122,23 +122,42 @@ def caption_folder(args) -> int:
 
 
 def train(args) -> int:
+    """The shipped recipe: cached features -> [contrastive image side] -> cross-entropy -> self-critical."""
     import torch
+    from model.checkpoint import CheckpointError
     from model.data import DataMissing
     from model.encoder import ENCODERS, EncoderWeightsMissing
+    from model.scst import ScstConfig, train_scst
+    from model.sentences import SentenceModelMissing
     from model.train import PROJECT, TrainConfig, train as run_training
 
     if args.encoder not in ENCODERS:
         raise UserError(f"unknown encoder {args.encoder!r}; choose one of: {', '.join(ENCODERS)}")
+    if args.contrastive_epochs and args.decoder != "attention":
+        raise UserError("the contrastive stage pretrains the attention decoder's image side; "
+                        "use it with --decoder attention")
     torch.set_num_threads(os.cpu_count() or 1)
+    out = Path(args.out or PROJECT / "runs" / args.decoder)
     cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, grid=ENCODERS[args.encoder].grid,
                       epochs=args.epochs, max_minutes=args.max_minutes, resume=args.resume, limit=args.limit,
                       held_out=tuple(w.strip() for w in args.held_out.split(",") if w.strip()),
-                      out_dir=args.out or str(PROJECT / "runs" / args.decoder))
+                      contrastive_epochs=args.contrastive_epochs, out_dir=str(out))
     if args.data:
         cfg.data_dir = args.data
+    if args.cache:
+        cfg.cache_dir = args.cache
+    scst = ScstConfig(out_dir=str(out / "scst"), epochs=args.scst_epochs, limit=args.limit, data_dir=cfg.data_dir,
+                      cache_dir=cfg.cache_dir, resume=args.resume, max_minutes=args.max_minutes)
     try:
-        best = run_training(cfg)
-    except (DataMissing, EncoderWeightsMissing) as e:
+        if args.scst_from:
+            scst.start = args.scst_from
+        elif args.resume and (out / "scst" / "last.pt").exists():   # cross-entropy is done; go on with SCST
+            scst.start = str(out / "best.pt")
+        else:
+            scst.start = str(run_training(cfg))
+            print(f"cross-entropy model: {scst.start}")
+        best = train_scst(scst) if args.scst_epochs or args.scst_from else Path(scst.start)
+    except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError) as e:
         raise UserError(str(e)) from None
     print(f"best model: {best}")
     return 0

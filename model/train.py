@@ -55,6 +55,7 @@ class TrainConfig:
     resume: bool = False
     decoder_hparams: dict = field(default_factory=dict)   # DecoderConfig fields to change (sizes, dropout)
     held_out: tuple[str, ...] = ()  # concepts never seen in training: images whose captions name one are left out
+    contrastive_epochs: int = 0   # >0: first pretrain the image side against caption sentence embeddings (seed 004)
 
 
 class CaptionData:
@@ -136,6 +137,24 @@ def prepare_data(cfg: TrainConfig, names_for_cache=None):
     return vocab, data(train_recs), data(val_recs)
 
 
+def caption_vectors(data: CaptionData, cache_dir: str) -> np.ndarray:
+    """(images, 5, S) sentence embeddings of each image's captions (every Flickr8k image has five)."""
+    from model.sentences import cached_embeddings
+    fives = [(refs * 5)[:5] for refs in data.references]
+    flat = cached_embeddings([c for refs in fives for c in refs], cache_dir)
+    return flat.reshape(len(fives), 5, -1)
+
+
+def contrastive_stage(decoder, train_data: CaptionData, val_data: CaptionData, cfg: TrainConfig, log) -> list[dict]:
+    from model.contrastive import ContrastiveConfig, pretrain_image_side
+    t0 = time.time()
+    entries = pretrain_image_side(decoder, train_data.features, caption_vectors(train_data, cfg.cache_dir),
+                                  ContrastiveConfig(epochs=cfg.contrastive_epochs),
+                                  val=(val_data.features, caption_vectors(val_data, cfg.cache_dir)), log=log)
+    log(f"contrastive stage: {(time.time() - t0) / 60:.1f} min, sentence embeddings included")
+    return [{"stage": "contrastive", **e} for e in entries]
+
+
 def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
     """Train one decoder; returns the path of the best checkpoint (by val BLEU-4)."""
     random.seed(cfg.seed); torch.manual_seed(cfg.seed)
@@ -150,6 +169,8 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=1)
     start_epoch, best, bad, history = 1, -1.0, 0, []
     last_path, best_path = out / "last.pt", out / "best.pt"
+    if cfg.contrastive_epochs and not (cfg.resume and last_path.exists()):   # a resumed run has it in its weights
+        history += contrastive_stage(decoder, train_data, val_data, cfg, log)
     if cfg.resume and last_path.exists():
         ckpt = read_checkpoint(last_path)
         if ckpt.vocabulary != vocab.to_json():

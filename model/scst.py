@@ -1,0 +1,221 @@
+"""Self-critical sequence training (Rennie et al. 2017): after cross-entropy, the decoder is tuned to
+raise the CIDEr-D of captions it samples itself, so it is trained on its own mistakes, not only on the
+reference's next word (exposure bias), and on the measure the captions are judged by.
+
+Each image gets K sampled captions; a caption's advantage is its CIDEr-D minus the mean CIDEr-D of the
+image's other K-1 samples (Luo 2020), a baseline that needs no extra greedy decode per batch.
+Document frequencies come from the training references once (CIDEr-D as the caption literature trains it);
+the score itself is pycocoevalcap's CIDEr-D code.
+
+Shapes, by letter: N images, K samples per image, B = N*K rows, T steps, V vocabulary."""
+import json
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from pycocoevalcap.cider.cider_scorer import CiderScorer, cook_refs, cook_test
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
+
+from model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from model.data import DEFAULT_DATA
+from model.features import DEFAULT_CACHE
+from model.search import never_said
+from model.vocabulary import Vocabulary, tokenize
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class ScstConfig:
+    start: str = ""               # the cross-entropy checkpoint to start from
+    data_dir: str = str(DEFAULT_DATA)
+    cache_dir: str = str(DEFAULT_CACHE)
+    out_dir: str = str(PROJECT / "runs" / "scst")
+    epochs: int = 6
+    batch_images: int = 32
+    samples: int = 5              # K captions sampled per image
+    lr: float = 2e-4
+    max_length: int = 16          # words sampled at most; Flickr8k's references are rarely longer
+    clip: float = 2.0
+    ema: float = 0.99             # the average is validated and saved; a shorter horizon than cross-entropy's,
+                                  # as this stage has far fewer steps
+    patience: int = 3
+    val_beam: int = 3
+    max_minutes: float = 0.0
+    limit: int = 0
+    seed: int = 0
+    resume: bool = False
+
+
+class _CorpusScorer(CiderScorer):
+    """pycocoevalcap's CIDEr-D with the document frequencies and log corpus size of a whole corpus.
+
+    The library recomputes both from whatever batch it is given, which would make a caption's reward
+    depend on the other images in its batch; compute_cider's own assignment of ref_len is ignored."""
+    ref_len = property(lambda self: self._corpus_ref_len, lambda self, value: None)
+
+    def __init__(self, document_frequency, corpus_ref_len: float):
+        super().__init__()
+        self.document_frequency, self._corpus_ref_len = document_frequency, corpus_ref_len
+
+
+class CorpusCider:
+    """CIDEr-D rewards of single captions against their image's references, frequencies from the training set."""
+
+    def __init__(self, corpus_references: list[list[str]]):
+        counter = CiderScorer()
+        counter.crefs = [cook_refs([" ".join(tokenize(r)) for r in refs]) for refs in corpus_references]
+        counter.compute_doc_freq()
+        self.document_frequency = counter.document_frequency
+        self.ref_len = float(np.log(len(counter.crefs)))
+        self._cooked: dict[int, list] = {}
+
+    def references(self, key: int, refs: list[str]):
+        """Cooked references of one image, kept (they are the same every epoch)."""
+        if key not in self._cooked:
+            self._cooked[key] = cook_refs([" ".join(tokenize(r)) for r in refs])
+        return self._cooked[key]
+
+    def scores(self, captions: list[str], cooked_refs: list) -> np.ndarray:
+        scorer = _CorpusScorer(self.document_frequency, self.ref_len)
+        scorer.ctest = [cook_test(" ".join(tokenize(c))) for c in captions]
+        scorer.crefs = cooked_refs
+        return np.asarray(scorer.compute_cider(), dtype=np.float64)
+
+
+def sample(decoder, features: torch.Tensor, k: int, start: int, end: int, pad: int, banned: torch.Tensor,
+           max_length: int):
+    """K captions per image, sampled word by word with gradients: (ids (B, T), log-probs (B, T), mask (B, T)).
+
+    Words never to be said (<unk>, <start>, <pad>) get no probability, so the model is never rewarded
+    for a word the product would not speak. A row's steps after its <end> are masked out."""
+    n = features.size(0)
+    rows = torch.arange(n).repeat_interleave(k)                         # (B,) image of each sample
+    state = decoder.init_state(features, rows)
+    words = torch.full((n * k,), start, dtype=torch.long)
+    alive = torch.ones(n * k, dtype=torch.bool)
+    ids, logps, masks = [], [], []
+    for _ in range(max_length + 1):                                     # + 1: room for <end>
+        logits, state, _ = decoder.step(state, words)                   # (B, V)
+        logp = torch.log_softmax(logits.index_fill(1, banned, float("-inf")), dim=1)
+        words = torch.multinomial(logp.detach().exp(), 1).squeeze(1)    # (B,)
+        masks.append(alive)
+        logps.append(logp.gather(1, words[:, None]).squeeze(1))
+        ids.append(torch.where(alive, words, torch.full_like(words, pad)))
+        alive = alive & (words != end)
+        if not alive.any():
+            break
+    return torch.stack(ids, 1), torch.stack(logps, 1), torch.stack(masks, 1).float()
+
+
+def words_of(ids: torch.Tensor, vocab: Vocabulary) -> list[str]:
+    return [vocab.decode(row) for row in ids.tolist()]
+
+
+def self_critical_loss(logps: torch.Tensor, mask: torch.Tensor, rewards: torch.Tensor, k: int) -> torch.Tensor:
+    """Policy gradient with the other samples' mean as baseline: rewards (B,), logps and mask (B, T)."""
+    r = rewards.view(-1, k)                                             # (N, K)
+    baseline = (r.sum(1, keepdim=True) - r) / (k - 1)                   # (N, K): mean of the other K-1
+    advantage = (r - baseline).reshape(-1, 1)                           # (B, 1)
+    return -(advantage * logps * mask).sum() / mask.sum()
+
+
+def val_scores(decoder, vocab: Vocabulary, features: torch.Tensor, references: list[list[str]], beam: int) -> dict:
+    """BLEU-4 and CIDEr-D on val, decoded as the product decodes (our tokenizer: no Java needed)."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+
+    from model.evaluate import caption_features
+    was_training = decoder.training
+    decoder.eval()
+    hyps = caption_features(decoder, vocab, features.numpy(), beam)
+    decoder.train(was_training)
+    gts = {i: [" ".join(tokenize(r)) for r in refs] for i, refs in enumerate(references)}
+    res = {i: [" ".join(tokenize(h)) or "a"] for i, h in enumerate(hyps)}
+    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    cider, _ = Cider().compute_score(gts, res)
+    return {"val_bleu4": float(bleu[3]), "val_cider": float(cider)}
+
+
+def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
+    """Tune a cross-entropy checkpoint with SCST; returns the best checkpoint by val CIDEr-D."""
+    from model.train import TrainConfig, prepare_data
+
+    random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
+    decoder, vocab, start_ckpt = load_checkpoint(cfg.start)
+    _, train_data, val_data = prepared or prepare_data(TrainConfig(
+        encoder=start_ckpt.encoder_name, grid=start_ckpt.grid, data_dir=cfg.data_dir, cache_dir=cfg.cache_dir,
+        limit=cfg.limit, held_out=tuple((start_ckpt.trained.get("config") or {}).get("held_out") or ())))
+    cider = CorpusCider(train_data.references)
+    banned = never_said(vocab)
+    # Dropout stays off: the policy that is rewarded is then the one the assistant runs.
+    decoder.eval()
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    averaged = AveragedModel(decoder, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
+    scored = averaged.module if averaged else decoder
+    meta = dict(encoder_name=start_ckpt.encoder_name, grid=start_ckpt.grid)
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    start_epoch, bad, history = 1, 0, []
+    if cfg.resume and last_path.exists():
+        state = read_checkpoint(last_path).training
+        decoder.load_state_dict(state["raw_decoder"])
+        if averaged and state.get("averaged"):
+            averaged.load_state_dict(state["averaged"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, best, bad, history = state["epoch"] + 1, state["best"], state["bad"], state["history"]
+        log(f"resuming after epoch {start_epoch - 1} (best val CIDEr-D {best * 100:.1f})")
+    else:
+        best = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)["val_cider"]
+        log(f"start: val CIDEr-D {best * 100:.1f} (cross-entropy checkpoint {cfg.start})")
+
+    began = time.time()
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0, losses, rewards_seen = time.time(), [], []
+        batches = torch.randperm(len(train_data)).split(cfg.batch_images)
+        for images in tqdm(batches, desc=f"scst epoch {epoch}", unit="batch", leave=False):
+            features = train_data.features[images].float()
+            ids, logps, mask = sample(decoder, features, cfg.samples, vocab.start, vocab.end, vocab.pad,
+                                      banned, cfg.max_length)
+            refs = [cider.references(i, train_data.references[i]) for i in images.tolist()
+                    for _ in range(cfg.samples)]
+            rewards = torch.from_numpy(cider.scores(words_of(ids, vocab), refs)).float()   # (B,)
+            loss = self_critical_loss(logps, mask, rewards, cfg.samples)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(decoder.parameters(), cfg.clip)
+            optimizer.step()
+            if averaged:
+                averaged.update_parameters(decoder)
+            losses.append(loss.item()); rewards_seen.append(rewards.mean().item())
+        scores = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)
+        entry = {"epoch": epoch, "loss": float(np.mean(losses)), "reward": float(np.mean(rewards_seen)),
+                 **scores, "seconds": round(time.time() - t0, 1)}
+        history.append(entry)
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        log(f"scst epoch {epoch:3d}  reward (train CIDEr-D) {entry['reward'] * 100:.1f}  val CIDEr-D "
+            f"{scores['val_cider'] * 100:.1f}  val BLEU-4 {scores['val_bleu4'] * 100:.2f}  {entry['seconds']:.0f}s")
+        improved = scores["val_cider"] > best
+        best, bad = (scores["val_cider"], 0) if improved else (best, bad + 1)
+        if improved:
+            save_checkpoint(best_path, scored, vocab, **meta, trained={
+                **start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}})
+        save_checkpoint(last_path, scored, vocab, **meta, training={
+            "raw_decoder": decoder.state_dict(), "averaged": averaged.state_dict() if averaged else None,
+            "epoch": epoch, "best": best, "bad": bad, "history": history, "optimizer": optimizer.state_dict()})
+        if bad >= cfg.patience:
+            log(f"stopping: val CIDEr-D has not improved for {bad} epochs")
+            break
+        if cfg.max_minutes and (time.time() - began) / 60 > cfg.max_minutes:
+            log(f"stopping: time limit of {cfg.max_minutes} minutes reached")
+            break
+    if not best_path.exists():      # no epoch beat the start: the start is the best there is
+        decoder_start, _, _ = load_checkpoint(cfg.start)
+        save_checkpoint(best_path, decoder_start, vocab, **meta, trained=start_ckpt.trained)
+    return best_path

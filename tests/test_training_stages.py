@@ -1,0 +1,166 @@
+"""The training recipe's extra stages, each on a tiny real run: sentence embeddings of real captions,
+the contrastive image side, and self-critical training on CIDEr-D."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import FLICKR, TINY, run_main
+from model.checkpoint import load_checkpoint
+from model.contrastive import ContrastiveConfig, ImageSide, info_nce, pretrain_image_side
+from model.data import load_captions, split
+from model.decoder import DecoderConfig, build_decoder
+from model.scst import CorpusCider, ScstConfig, sample, self_critical_loss, train_scst, words_of
+from model.search import never_said
+from model.sentences import cached_embeddings, embed
+from model.train import TrainConfig, caption_vectors, prepare_data, train
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_checkpoint):
+    return tiny_checkpoint, tiny_checkpoint.parent.parent
+
+
+# --- CIDEr-D rewards -----------------------------------------------------------------------------
+def test_corpus_cider_equals_the_toolkits_cider_when_the_corpus_is_the_scored_set():
+    from pycocoevalcap.cider.cider import Cider
+    from model.vocabulary import tokenize
+    recs = split(load_captions(FLICKR), "val")[:40]
+    refs = [r["captions"][1:] for r in recs]
+    hyps = [recs[(i + 1) % 40]["captions"][0] if i % 3 else r["captions"][0] for i, r in enumerate(recs)]
+    ours = CorpusCider(refs).scores(hyps, [CorpusCider(refs).references(i, refs[i]) for i in range(40)])
+    _, toolkit = Cider().compute_score({i: [" ".join(tokenize(x)) for x in refs[i]] for i in range(40)},
+                                       {i: [" ".join(tokenize(hyps[i]))] for i in range(40)})
+    assert np.allclose(ours, toolkit)
+    own, other = ours[::3], np.delete(ours, np.s_[::3])            # its own image's caption, another image's
+    assert own.mean() > 3 * other.mean()
+
+
+def test_a_captions_reward_does_not_depend_on_the_rest_of_its_batch():
+    recs = split(load_captions(FLICKR), "train")[:30]
+    cider = CorpusCider([r["captions"] for r in recs])
+    refs = [cider.references(i, r["captions"]) for i, r in enumerate(recs)]
+    alone = cider.scores([recs[0]["captions"][0]], refs[:1])
+    with_others = cider.scores([r["captions"][0] for r in recs], refs)
+    assert alone[0] == pytest.approx(with_others[0])
+
+
+# --- self-critical training -----------------------------------------------------------------------
+def test_self_critical_loss_pushes_up_the_better_sample_of_an_image():
+    logps = torch.zeros(4, 3, requires_grad=True)
+    loss = self_critical_loss(logps, torch.ones(4, 3), torch.tensor([1.0, 0.0, 0.5, 0.5]), k=2)
+    loss.backward()
+    assert logps.grad[0].lt(0).all() and logps.grad[1].gt(0).all()   # descent raises sample 0, lowers sample 1
+    assert logps.grad[2:].eq(0).all()                                 # equal rewards: nothing to learn
+
+
+def test_samples_never_contain_words_the_product_never_says(tiny):
+    decoder, vocab, _ = load_checkpoint(tiny[0])
+    feats = torch.from_numpy(np.load(sorted((tiny[1] / "cache").glob("*.npy"))[0])[:6]).float()
+    torch.manual_seed(0)
+    ids, logps, mask = sample(decoder.train(), feats, 5, vocab.start, vocab.end, vocab.pad, never_said(vocab), 12)
+    said = ids[mask.bool()]
+    assert not torch.isin(said, never_said(vocab)).any()
+    assert torch.isfinite(logps[mask.bool()]).all()
+    assert mask[:, 0].all() and ids.shape == mask.shape
+
+
+def test_self_critical_training_raises_the_reward_on_real_captions(tiny):
+    """Sampled captions of 12 real photos earn more CIDEr-D after some self-critical steps."""
+    decoder, vocab, _ = load_checkpoint(tiny[0])
+    _, data, _ = prepare_data(TrainConfig(limit=12, min_freq=1, cache_dir=str(tiny[1] / "cache")))
+    cider = CorpusCider(data.references)
+    refs = [cider.references(i, data.references[i]) for i in range(12) for _ in range(8)]
+    feats = data.features.float()
+    decoder.train()
+    opt = torch.optim.Adam(decoder.parameters(), lr=3e-3)
+    torch.manual_seed(0)
+    rewards = []
+    for _ in range(40):
+        ids, logps, mask = sample(decoder, feats, 8, vocab.start, vocab.end, vocab.pad, never_said(vocab), 16)
+        r = torch.from_numpy(cider.scores(words_of(ids, vocab), refs)).float()
+        loss = self_critical_loss(logps, mask, r, 8)
+        opt.zero_grad(); loss.backward(); opt.step()
+        rewards.append(r.mean().item())
+    assert np.mean(rewards[-8:]) > 1.3 * np.mean(rewards[:8]), rewards[::5]
+
+
+def test_scst_run_saves_the_best_and_a_resumed_run_continues(tiny, tmp_path):
+    base = dict(start=str(tiny[0]), limit=12, batch_images=4, cache_dir=str(tiny[1] / "cache"),
+                out_dir=str(tmp_path), lr=1e-3, patience=10)
+    said = []
+    best = train_scst(ScstConfig(epochs=1, **base), log=said.append)
+    assert said[0].startswith("start: val CIDEr-D") and best.exists()
+    said = []
+    train_scst(ScstConfig(epochs=2, resume=True, **base), log=said.append)
+    assert said[0].startswith("resuming after epoch 1")
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2]
+    decoder, vocab, ckpt = load_checkpoint(best)
+    assert ckpt.vocabulary == load_checkpoint(tiny[0])[2].vocabulary   # the start's vocabulary, unchanged
+
+
+# --- sentence embeddings and the contrastive image side ------------------------------------------
+def test_sentence_embeddings_tell_unrelated_captions_apart():
+    """The package's tokenizer pads to 128 tokens; unmasked pads make every sentence look alike."""
+    v = embed(["a black dog runs across the grass", "a dark dog is running through a field",
+               "two women sit at a cafe table drinking coffee", "a man climbs a steep rock face"])
+    cos = v @ v.T
+    assert cos[0, 1] > 0.6
+    assert max(cos[0, 2], cos[0, 3], cos[2, 3]) < 0.3
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+
+
+def test_sentence_embeddings_are_cached_by_content(tmp_path):
+    texts = ["a child plays in the sand", "a dog catches a ball"]
+    first = cached_embeddings(texts, tmp_path, log=lambda m: None)
+    files = list(tmp_path.glob("sentences_*.npy"))
+    assert len(files) == 1
+    said = []
+    again = cached_embeddings(texts, tmp_path, log=said.append)
+    assert said == [] and np.array_equal(first, again)
+    cached_embeddings(texts[::-1], tmp_path, log=lambda m: None)
+    assert len(list(tmp_path.glob("sentences_*.npy"))) == 2
+
+
+def test_contrastive_pretraining_brings_images_to_their_own_captions(tiny):
+    _, data, _ = prepare_data(TrainConfig(limit=12, min_freq=1, cache_dir=str(tiny[1] / "cache")))
+    vectors = caption_vectors(data, str(tiny[1] / "cache"))
+    torch.manual_seed(0)
+    decoder = build_decoder(DecoderConfig.for_kind("attention", vocab_size=50, encoder_dim=1280, **TINY))
+    before = {k: v.clone() for k, v in decoder.state_dict().items()}
+    history = pretrain_image_side(decoder, data.features, vectors, ContrastiveConfig(epochs=30, batch_images=12),
+                                  val=(data.features, vectors), log=lambda m: None)
+    assert history[-1]["contrastive_loss"] < 0.5 * history[0]["contrastive_loss"]
+    assert history[-1]["val_r1"] > 0.5                  # on its own 12 images: most find their caption
+    after = decoder.state_dict()
+    changed = {k for k in after if not torch.equal(after[k], before[k])}
+    assert changed == {"project.0.weight", "project.0.bias", "init_h.weight", "init_h.bias"}
+
+
+def test_training_with_the_contrastive_stage_runs_it_once(tiny, tmp_path):
+    base = dict(limit=12, batch_images=4, min_freq=1, patience=10, cache_dir=str(tiny[1] / "cache"),
+                out_dir=str(tmp_path), decoder_hparams=TINY, contrastive_epochs=2)
+    said = []
+    train(TrainConfig(epochs=1, **base), log=said.append)
+    assert sum(m.startswith("contrastive epoch") for m in said) == 2
+    said = []
+    train(TrainConfig(epochs=2, resume=True, **base), log=said.append)
+    assert not any(m.startswith("contrastive") for m in said)     # its weights are in last.pt already
+    stages = [json.loads(line).get("stage") for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert stages == [None, None]                                   # the log holds the cross-entropy epochs
+
+
+def test_train_command_runs_every_stage_on_a_tiny_run(tiny, tmp_path):
+    out = tmp_path / "run"
+    r = run_main("train", "--limit", "12", "--epochs", "1", "--contrastive-epochs", "1", "--scst-epochs", "1",
+                 "--out", str(out), "--cache", str(tiny[1] / "cache"), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"best model: {out / 'scst' / 'best.pt'}" in r.stdout
+    assert load_checkpoint(out / "scst" / "best.pt")[2].trained["scst"]["epoch"] == 1
+
+
+def test_contrastive_stage_needs_the_attention_decoder(tmp_path):
+    r = run_main("train", "--decoder", "show_and_tell", "--contrastive-epochs", "1", "--out", str(tmp_path))
+    assert r.returncode == 2 and "attention decoder" in r.stderr
