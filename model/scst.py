@@ -217,5 +217,7 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
             break
     if not best_path.exists():      # no epoch beat the start: the start is the best there is
         decoder_start, _, _ = load_checkpoint(cfg.start)
-        save_checkpoint(best_path, decoder_start, vocab, **meta, trained=start_ckpt.trained)
+        save_checkpoint(best_path, decoder_start, vocab, **meta, trained={
+            **start_ckpt.trained, "scst": {"epoch": 0, "val_cider": best, "config": asdict(cfg),
+                                           "note": "no self-critical epoch beat the start on val"}})
     return best_path
