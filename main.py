@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where encoder features and caption embeddings are cached (default cache/features)")
     t.add_argument("--contrastive-epochs", type=int, default=0, metavar="N",
                    help="stage 1: pretrain the image side against sentence embeddings of the captions for N epochs "
-                        "before cross-entropy (seed 004; default 0: measured no better, so the shipped recipe skips it)")
+                        "before cross-entropy (seed 004; default 0, as the shipped model was trained: see README, 'The model')")
     t.add_argument("--scst-epochs", type=int, default=6, metavar="N",
                    help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs "
                         "(default 6; 0: stop after cross-entropy)")

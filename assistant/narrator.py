@@ -23,7 +23,7 @@ MASS_NOUNS = {"food", "coffee", "fruit"}
 # Chosen on the val split (benchmarks/results/grounding_val.md), never on test:
 GROUNDED = 0.5        # an everyday category this likely, that the caption does not name, is said instead of it
 GROUNDED_ANY = 0.7    # any other ImageNet class ("tripod", "space shuttle") needs this much
-ABSTAIN_BELOW = 0.3   # caption confidence under which Iris says it cannot tell: as likely wrong as right there
+ABSTAIN_BELOW = 0.5   # caption confidence under which Iris says it cannot tell: as likely wrong as right there (grounding_val.md)
 MAY_BE = 0.2          # a category this likely is offered when Iris cannot tell ("it may be a dog")
 GIST_LINES = 3        # lines of text read after the heading before "N more lines"
 SHORT_SCREEN = 6      # a screen with at most this many lines (a dialog, a form) is read whole

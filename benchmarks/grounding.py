@@ -14,7 +14,7 @@ the description name the concept when a reference does), and the false subject r
 (the description names a person, animal or thing that no reference mentions). Then how
 well "possibly" and "I can't tell" catch descriptions whose subject is wrong.
 
-    .venv/bin/python benchmarks/grounding.py [--heldout runs/heldout/best.pt]
+    .venv/bin/python benchmarks/grounding.py [--heldout runs/heldout/best.pt] [--only LABEL]
 """
 import argparse
 import re
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import ROOT, two_cores, write_table
+from common import RESULTS, ROOT, two_cores, write_table
 
 HELD_OUT = ("cat", "horse", "bicycle", "boat", "guitar", "bird", "car", "food")
 
@@ -130,6 +130,9 @@ def tune(class_words, kind, narration) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--heldout", default=str(ROOT / "runs" / "heldout" / "best.pt"))
+    ap.add_argument("--heldout-scst", default=str(ROOT / "runs" / "heldout_scst" / "best.pt"),
+                    help="the held-out model after the self-critical stage (main.py train --scst-from ...)")
+    ap.add_argument("--only", metavar="LABEL", help="score only this model; the others' rows are kept")
     ap.add_argument("--tune", action="store_true", help="choose the thresholds on the val split and stop")
     args = ap.parse_args()
     two_cores()
@@ -146,7 +149,9 @@ def main() -> None:
     if args.tune:
         return tune(class_words, kind, narration)
     rows, honesty = [], []
-    models = [("shipped", SHIPPED)] + ([("held-out concepts", Path(args.heldout))] if Path(args.heldout).exists() else [])
+    models = [(label, Path(path)) for label, path in (("shipped", SHIPPED), ("held-out concepts", args.heldout),
+                                                      ("held-out concepts + self-critical", args.heldout_scst))
+              if Path(path).exists() and args.only in (None, label)]
     for label, path in models:
         decoder, vocab, encoder, test, feats = split_features(path, "test")
         nouns = torch.tensor(noun_mask(vocab.itos))
@@ -169,6 +174,13 @@ def main() -> None:
                     tp = sum(f and w for f, w in zip(flagged, wrong))
                     honesty.append([label, f"{name} (confidence < {threshold})", f"{100 * tp / max(1, sum(flagged)):.0f} %",
                                     f"{100 * tp / max(1, sum(wrong)):.0f} %", f"{100 * np.mean(flagged):.0f} %"])
+    # Rows of a model not scored this time (the held-out model is not always at hand) are kept, not lost.
+    scored = {label for label, _ in models}
+    old = (RESULTS / "grounding.md").read_text().splitlines() if (RESULTS / "grounding.md").exists() else []
+    for line in old:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in scored | {"model"}:
+            (rows if len(cells) == 9 else honesty if len(cells) == 5 else []).append(cells)
     write_table("grounding.md", "Photo descriptions on the Flickr8k test split (1,000 images; 'novel' = the "
                 f"{len(novel)} showing a held-out concept: {', '.join(HELD_OUT)}), beam 3, x100.",
                 ["model", "words", "BLEU-4", "METEOR", "CIDEr", "held-out F1", "false subject (novel)",

@@ -44,7 +44,7 @@ class ScstConfig:
     clip: float = 2.0
     ema: float = 0.99             # the average is validated and saved; a shorter horizon than cross-entropy's,
                                   # as this stage has far fewer steps
-    patience: int = 3
+    patience: int = 2             # val falls soon after the first epochs (benchmarks/results/scst_tuning.md)
     val_beam: int = 3
     max_minutes: float = 0.0
     limit: int = 0

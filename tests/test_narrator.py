@@ -10,11 +10,11 @@ from assistant.ocr import TextLine
 from assistant.problems import Problem
 from assistant.window import WindowInfo
 
-SURE, UNSURE, LOST = math.log(0.6), math.log(0.34), math.log(0.1)
+SURE, UNSURE, LOST = math.log(0.8), math.log(0.55), math.log(0.1)
 
 
 def narration():
-    return Narration(hedge_below=0.38, burst_seconds=2.0)
+    return Narration(hedge_below=0.6, burst_seconds=2.0)
 
 
 def photo(source="folder", caption="a dog runs on the grass", score=SURE, name="a.jpg"):

@@ -55,7 +55,7 @@ def test_test_photos_of_the_held_out_concepts_are_named_by_the_grounded_path():
     cases = {"2831217847_555b2f95ca.jpg": "car", "308487515_7852928f90.jpg": "bird",      # the caption misses them
              "3539767254_c598b8e6c7.jpg": "boat", "3227148358_f152303584.jpg": "bird"}    # the caption names them
     captioner = Captioner(None, "cpu", beam_size=3)
-    narration = Narration(0.38, 2.0)
+    narration = Narration(0.6, 2.0)
     caps = captioner.caption([Image.open(FLICKR / "images" / name) for name in cases])
     for (name, concept), cap in zip(cases.items(), caps):
         said = narration.photo_words(Described("file", cap.text, cap.score, concepts=cap.concepts))
