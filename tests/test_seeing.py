@@ -52,12 +52,14 @@ def test_test_photos_of_the_held_out_concepts_are_named_by_the_grounded_path():
     from assistant.narrator import Narration
     from model.captioner import Captioner
     from model.concepts import mentions
-    cases = {"2831217847_555b2f95ca.jpg": "car", "308487515_7852928f90.jpg": "bird",      # the caption misses them
-             "3539767254_c598b8e6c7.jpg": "boat", "3227148358_f152303584.jpg": "bird"}    # the caption names them
+    # The first two captions missed their concept with the cross-entropy model, the last two named it.
+    cases = {"2831217847_555b2f95ca.jpg": "car", "308487515_7852928f90.jpg": "bird",
+             "3539767254_c598b8e6c7.jpg": "boat", "3227148358_f152303584.jpg": "bird"}
     captioner = Captioner(None, "cpu", beam_size=3)
     narration = Narration(0.6, 2.0)
     caps = captioner.caption([Image.open(FLICKR / "images" / name) for name in cases])
     for (name, concept), cap in zip(cases.items(), caps):
         said = narration.photo_words(Described("file", cap.text, cap.score, concepts=cap.concepts))
         assert mentions(said, [concept]), (name, cap.text, said)
-        assert (said == cap.text) == mentions(cap.text, [concept]), (name, cap.text, said)
+        assert (said.removeprefix("possibly ") == cap.text) == mentions(cap.text, [concept]), (name, cap.text, said)
+    assert not all(mentions(c.text, [concept]) for c, concept in zip(caps, cases.values()))   # grounding was needed
