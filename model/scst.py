@@ -8,7 +8,6 @@ Document frequencies come from the training references once (CIDEr-D as the capt
 the score itself is pycocoevalcap's CIDEr-D code.
 
 Shapes, by letter: N images, K samples per image, B = N*K rows, T steps, V vocabulary."""
-import json
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -17,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from pycocoevalcap.cider.cider_scorer import CiderScorer, cook_refs, cook_test
-from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
@@ -25,6 +23,7 @@ from model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from model.data import DEFAULT_DATA
 from model.features import DEFAULT_CACHE
 from model.search import never_said
+from model.train import TrainConfig, append_log, prepare_data, take_step
 from model.vocabulary import Vocabulary, tokenize
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -65,26 +64,22 @@ class _CorpusScorer(CiderScorer):
 
 
 class CorpusCider:
-    """CIDEr-D rewards of single captions against their image's references, frequencies from the training set."""
+    """CIDEr-D rewards of captions against their image's references, frequencies from the same (training) set.
+
+    Each image's references are tokenized and cooked once, here, for the frequencies and for every reward."""
 
     def __init__(self, corpus_references: list[list[str]]):
         counter = CiderScorer()
         counter.crefs = [cook_refs([" ".join(tokenize(r)) for r in refs]) for refs in corpus_references]
         counter.compute_doc_freq()
-        self.document_frequency = counter.document_frequency
+        self.cooked, self.document_frequency = counter.crefs, counter.document_frequency
         self.ref_len = float(np.log(len(counter.crefs)))
-        self._cooked: dict[int, list] = {}
 
-    def references(self, key: int, refs: list[str]):
-        """Cooked references of one image, kept (they are the same every epoch)."""
-        if key not in self._cooked:
-            self._cooked[key] = cook_refs([" ".join(tokenize(r)) for r in refs])
-        return self._cooked[key]
-
-    def scores(self, captions: list[str], cooked_refs: list) -> np.ndarray:
+    def scores(self, captions: list[str], images: list[int]) -> np.ndarray:
+        """captions[i] is scored against the references of corpus image images[i]."""
         scorer = _CorpusScorer(self.document_frequency, self.ref_len)
         scorer.ctest = [cook_test(" ".join(tokenize(c))) for c in captions]
-        scorer.crefs = cooked_refs
+        scorer.crefs = [self.cooked[i] for i in images]
         return np.asarray(scorer.compute_cider(), dtype=np.float64)
 
 
@@ -127,25 +122,17 @@ def self_critical_loss(logps: torch.Tensor, mask: torch.Tensor, rewards: torch.T
 
 def val_scores(decoder, vocab: Vocabulary, features: torch.Tensor, references: list[list[str]], beam: int) -> dict:
     """BLEU-4 and CIDEr-D on val, decoded as the product decodes (our tokenizer: no Java needed)."""
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-
     from model.evaluate import caption_features
+    from model.metrics import bleu4_and_cider
     was_training = decoder.training
     decoder.eval()
     hyps = caption_features(decoder, vocab, features.numpy(), beam)
     decoder.train(was_training)
-    gts = {i: [" ".join(tokenize(r)) for r in refs] for i, refs in enumerate(references)}
-    res = {i: [" ".join(tokenize(h)) or "a"] for i, h in enumerate(hyps)}
-    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
-    cider, _ = Cider().compute_score(gts, res)
-    return {"val_bleu4": float(bleu[3]), "val_cider": float(cider)}
+    return bleu4_and_cider(hyps, references)
 
 
 def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
     """Tune a cross-entropy checkpoint with SCST; returns the best checkpoint by val CIDEr-D."""
-    from model.train import TrainConfig, prepare_data
-
     random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
     decoder, vocab, start_ckpt = load_checkpoint(cfg.start)
@@ -182,23 +169,16 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
             features = train_data.features[images].float()
             ids, logps, mask = sample(decoder, features, cfg.samples, vocab.start, vocab.end, vocab.pad,
                                       banned, cfg.max_length)
-            refs = [cider.references(i, train_data.references[i]) for i in images.tolist()
-                    for _ in range(cfg.samples)]
-            rewards = torch.from_numpy(cider.scores(words_of(ids, vocab), refs)).float()   # (B,)
+            rows = images.repeat_interleave(cfg.samples).tolist()                           # (B,) as sampled
+            rewards = torch.from_numpy(cider.scores(words_of(ids, vocab), rows)).float()   # (B,)
             loss = self_critical_loss(logps, mask, rewards, cfg.samples)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(decoder.parameters(), cfg.clip)
-            optimizer.step()
-            if averaged:
-                averaged.update_parameters(decoder)
+            take_step(loss, decoder, optimizer, cfg.clip, averaged)
             losses.append(loss.item()); rewards_seen.append(rewards.mean().item())
         scores = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)
         entry = {"epoch": epoch, "loss": float(np.mean(losses)), "reward": float(np.mean(rewards_seen)),
                  **scores, "seconds": round(time.time() - t0, 1)}
         history.append(entry)
-        with open(out / "log.jsonl", "a") as f:
-            f.write(json.dumps(entry) + "\n")
+        append_log(out, entry)
         log(f"scst epoch {epoch:3d}  reward (train CIDEr-D) {entry['reward'] * 100:.1f}  val CIDEr-D "
             f"{scores['val_cider'] * 100:.1f}  val BLEU-4 {scores['val_bleu4'] * 100:.2f}  {entry['seconds']:.0f}s")
         improved = scores["val_cider"] > best

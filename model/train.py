@@ -102,6 +102,21 @@ def teacher_forced_loss(decoder, features, rows, caps, lengths, alpha_c: float):
     return loss
 
 
+def take_step(loss, decoder, optimizer, clip: float, averaged) -> None:
+    """One optimiser step with gradient clipping; the weight average follows it."""
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(decoder.parameters(), clip)
+    optimizer.step()
+    if averaged:
+        averaged.update_parameters(decoder)
+
+
+def append_log(out: Path, entry: dict) -> None:
+    with open(out / "log.jsonl", "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
 def validate(decoder, data: CaptionData, vocab: Vocabulary, beam: int = 3, chunk: int = 250) -> float:
     decoder.eval()
     hyps = []
@@ -191,20 +206,14 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
         batches = torch.randperm(len(train_data)).split(cfg.batch_images)
         for images in tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False):
             loss = teacher_forced_loss(decoder, *train_data.batch(images), cfg.alpha_c)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(decoder.parameters(), cfg.clip)
-            optimizer.step()
-            if averaged:
-                averaged.update_parameters(decoder)
+            take_step(loss, decoder, optimizer, cfg.clip, averaged)
             losses.append(loss.item())
         score = validate(scored, val_data, vocab, cfg.val_beam)
         scheduler.step(score)
         entry = {"epoch": epoch, "loss": float(np.mean(losses)), "val_bleu4": score,
                  "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1)}
         history.append(entry)
-        with open(out / "log.jsonl", "a") as f:
-            f.write(json.dumps(entry) + "\n")
+        append_log(out, entry)
         log(f"epoch {epoch:3d}  loss {entry['loss']:.4f}  val BLEU-4 {score * 100:.2f}  "
             f"lr {entry['lr']:.2e}  {entry['seconds']:.0f}s")
         improved = score > best
