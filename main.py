@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
+    import faulthandler
+    faulthandler.enable()            # a crash in native code prints where it happened instead of dying silently
     from assistant import commands   # heavy imports (torch) only after arguments are known
 
     try:

@@ -7,8 +7,11 @@ its own. Speaker (assistant/speech.py) owns the queue and decides what is cut of
   cancel()               from any thread: cut off what is being spoken now
   close()                on the speech thread, once
 
-pyttsx3 only synthesises here (to a WAV): its own Linux playback blocks and cannot be
-stopped, so the player driver plays the WAV with a process it can kill."""
+Synthesis writes one WAV per utterance. Where the espeak-ng program is installed (Linux)
+it runs as its own process: an engine fault then ends one utterance, not Iris, and the
+engine keeps no state between utterances. Elsewhere pyttsx3 (SAPI, NSSpeechSynthesizer)
+synthesises in-process. Playback is a separate player process either way, so cancel()
+can always cut speech off."""
 import itertools
 import platform
 import shutil
@@ -54,8 +57,78 @@ class _DropEngineChatter:
         return getattr(self._stream, name)
 
 
+class EspeakProcess:
+    """espeak-ng's own program writing one utterance to a WAV file, the text on its standard input.
+
+    In-process espeak-ng (through pyttsx3) synthesises on the engine's own thread and calls back into
+    Python from it, beside torch's threads; a separate process cannot crash the assistant."""
+
+    def __init__(self, settings: SpeechSettings, program: str):
+        self.settings, self.program = settings, program
+        self._voice: str | None = None
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> list[Problem]:
+        try:
+            listing = subprocess.run([self.program, "--voices"], capture_output=True, text=True, timeout=SYNTH_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise SpeechError(f"espeak-ng cannot run ({one_line(e)})") from None
+        if listing.returncode != 0:
+            raise SpeechError(f"espeak-ng cannot run ({_last_line(listing.stderr)})")
+        if wanted := self.settings.voice.strip().lower():
+            # Columns: priority, language, age/gender, name, file, other languages.
+            rows = [line.split() for line in listing.stdout.splitlines()[1:] if len(line.split()) >= 5]
+            self._voice = next((row[1] for row in rows if wanted in (row[1].lower(), row[3].lower(), row[4].lower())),
+                               None)
+            if self._voice is None:
+                some = ", ".join(row[3] for row in rows[:5])
+                return [Problem(f"The voice {self.settings.voice} was not found; the default voice speaks.",
+                                f"voices include: {some}")]
+        return []
+
+    def to_wav(self, text: str, target: Path) -> None:
+        """Raises SpeechError when no audio came out; returns early, with no file, once cancel() was called."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        command = [self.program, "--stdin", "-b", "1", "-w", str(target), "-s", str(int(self.settings.rate)),
+                   "-a", str(round(100 * float(self.settings.volume)))] + (["-v", self._voice] if self._voice else [])
+        with self._lock:
+            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE)
+        try:
+            _, err = self._proc.communicate(text.encode("utf-8"), timeout=SYNTH_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            raise SpeechError(f"the speech engine took over {SYNTH_TIMEOUT} s for one utterance") from None
+        if self._proc.returncode == -9:          # cancelled
+            target.unlink(missing_ok=True)
+            return
+        if self._proc.returncode != 0 or frames(target) == 0:
+            raise SpeechError(f"the speech engine produced no audio ({_last_line(err.decode(errors='replace'))})")
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._proc and self._proc.poll() is None:
+                self._proc.kill()
+
+    def close(self) -> None:
+        self.cancel()
+
+
+def _last_line(text: str) -> str:
+    return (text.strip().splitlines() or ["unknown error"])[-1]
+
+
+def make_synthesizer(settings: SpeechSettings):
+    """The espeak-ng program where it is installed, otherwise pyttsx3's engine for this platform."""
+    program = shutil.which("espeak-ng")
+    return EspeakProcess(settings, program) if program else Synthesizer(settings)
+
+
 class Synthesizer:
-    """pyttsx3 (espeak-ng on Linux) writing one utterance to a WAV file."""
+    """pyttsx3 writing one utterance to a WAV file (SAPI on Windows, NSSpeechSynthesizer on macOS)."""
 
     def __init__(self, settings: SpeechSettings):
         self.settings = settings
@@ -109,6 +182,9 @@ class Synthesizer:
                 return
         raise SpeechError("the speech engine produced no audio")
 
+    def cancel(self) -> None:
+        pass        # an in-process engine finishes its WAV; the player is what gets cut off
+
     def close(self) -> None:
         self.engine = None
 
@@ -135,7 +211,7 @@ class WavFileDriver:
     name = "wav-files"
 
     def __init__(self, settings: SpeechSettings, on_audio: Callable[[], None] = lambda: None):
-        self.synth, self.folder = Synthesizer(settings), Path(settings.output_dir).expanduser()
+        self.synth, self.folder = make_synthesizer(settings), Path(settings.output_dir).expanduser()
         self.on_audio = on_audio
         self._counter = itertools.count(1)
 
@@ -158,7 +234,7 @@ class PlayerDriver:
     name = "player"
 
     def __init__(self, settings: SpeechSettings, on_audio: Callable[[], None] = lambda: None):
-        self.synth, self.on_audio = Synthesizer(settings), on_audio
+        self.synth, self.on_audio = make_synthesizer(settings), on_audio
         self._player: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
@@ -182,7 +258,7 @@ class PlayerDriver:
         wav = self._tmp / "say.wav"
         self.synth.to_wav(text, wav)
         with self._lock:
-            if self._cancelled.is_set():
+            if self._cancelled.is_set() or not wav.exists():
                 return
             self._player = subprocess.Popen(self._command + [str(wav)], stdout=subprocess.DEVNULL,
                                             stderr=subprocess.PIPE)
@@ -194,6 +270,7 @@ class PlayerDriver:
 
     def cancel(self) -> None:
         self._cancelled.set()
+        self.synth.cancel()
         with self._lock:
             if self._player and self._player.poll() is None:
                 self._player.kill()

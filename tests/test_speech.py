@@ -1,4 +1,4 @@
-"""Real espeak-ng speech through pyttsx3, written to WAV files and measured; the
+"""Real espeak-ng speech (its own program, one process per utterance), written to WAV files and measured; the
 Speaker's queue policy over its drivers."""
 import subprocess
 
@@ -153,3 +153,19 @@ def test_no_engine_falls_back_to_the_silent_driver_with_one_plain_problem(tmp_pa
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(SilentDriver.__name__) and "install espeak-ng" in r.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_a_voice_named_in_settings_is_used_and_an_unknown_one_is_said_once(tmp_path):
+    found = {}
+    for voice in ("en-us", "no-such-voice"):
+        s = Speaker(settings(tmp_path / voice, voice=voice), report=lambda p: None)
+        problems = s.start()
+        s.say("Two children are playing football in a park.")
+        assert s.wait_idle(30)
+        s.stop()
+        found[voice] = [p.said for p in problems], wavs(tmp_path / voice)
+    assert found["en-us"][0] == [] and len(found["en-us"][1]) == 1
+    assert found["no-such-voice"][0] == ["The voice no-such-voice was not found; the default voice speaks."]
+    assert len(found["no-such-voice"][1]) == 1                 # the default voice still speaks
+    # the American voice is really another voice: its audio differs from the default's
+    assert found["en-us"][1][0].read_bytes() != found["no-such-voice"][1][0].read_bytes()
