@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated concepts to leave out of training (every image whose captions name one), "
                         "to measure how Iris describes things it never saw, e.g. cat,horse,bicycle")
 
+    k = sub.add_parser("calibrate", help="choose a model's 'possibly' and 'I can't tell' thresholds on the val split "
+                                         "and save them in its file (train does this for the model it makes)")
+    k.add_argument("checkpoint", metavar="FILE", help="the model file to calibrate (it is rewritten)")
+    k.add_argument("--data", metavar="DIR", help="Flickr8k folder (default ../shared/data/flickr8k)")
+    k.add_argument("--cache", metavar="DIR", help="where encoder features are cached (default cache/features)")
+
     e = sub.add_parser("evaluate", help="score models on the test split")
     e.add_argument("--checkpoint", action="append", metavar="LABEL=FILE",
                    help="model to score (repeatable); default: the shipped model and runs/show_and_tell/best.pt")

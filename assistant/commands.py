@@ -20,10 +20,13 @@ def _settings(args) -> Settings:
         raise UserError(str(e)) from None
 
 
-def _narration(settings: Settings):
-    """The narrator's policy, as the assistant has it: the same routing, hedging and grounding."""
+def _narration(settings: Settings, captioner):
+    """The narrator's policy, as the assistant has it: the same routing, hedging and grounding, with the
+    captioner's own thresholds."""
     from assistant.narrator import Narration
-    return Narration(settings.model.hedge_below, settings.folders.burst_seconds)
+    narration = Narration(captioner.calibration.hedge_below, settings.folders.burst_seconds)
+    narration.calibrate(captioner.calibration, settings.model.hedge_below)
+    return narration
 
 
 def _captioner(settings: Settings, checkpoint: str | None = None, beam: int | None = None):
@@ -50,7 +53,7 @@ def describe(args) -> int:
 
     settings = _settings(args)
     captioner = _captioner(settings, args.checkpoint, args.beam)
-    words = _narration(settings).words
+    words = _narration(settings, captioner).words
     speaker = None
     if args.speak:
         from assistant.speech import Speaker
@@ -103,7 +106,7 @@ def caption_folder(args) -> int:
         return 0
     settings = _settings(args)
     captioner = _captioner(settings, args.checkpoint, args.beam)
-    words = _narration(settings).words
+    words = _narration(settings, captioner).words
     failed = 0
     bar = tqdm(total=len(paths), unit="image", file=sys.stderr, disable=not sys.stderr.isatty())
     for r in caption_files(captioner, paths, batch_size=args.batch):
@@ -127,6 +130,7 @@ def train(args) -> int:
     from model.checkpoint import CheckpointError
     from model.data import DataMissing
     from model.encoder import ENCODERS, EncoderWeightsMissing
+    from model.calibration import CalibrationError, calibrate as calibrate_checkpoint
     from model.scst import ScstConfig, train_scst
     from model.sentences import SentenceModelMissing
     from model.train import PROJECT, TrainConfig, train as run_training
@@ -157,9 +161,23 @@ def train(args) -> int:
             scst.start = str(run_training(cfg))
             print(f"cross-entropy model: {scst.start}")
         best = train_scst(scst) if args.scst_epochs or args.scst_from else Path(scst.start)
-    except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError) as e:
+        # The hedge and abstention thresholds of the model it made, chosen on the same val split.
+        calibrate_checkpoint(best, cfg.data_dir, cfg.cache_dir)
+    except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError, CalibrationError) as e:
         raise UserError(str(e)) from None
     print(f"best model: {best}")
+    return 0
+
+
+def calibrate(args) -> int:
+    from model.calibration import CalibrationError, calibrate as calibrate_checkpoint
+    from model.checkpoint import CheckpointError
+    from model.data import DataMissing
+    from model.encoder import EncoderWeightsMissing
+    try:
+        calibrate_checkpoint(Path(args.checkpoint), args.data, args.cache)
+    except (DataMissing, EncoderWeightsMissing, CheckpointError, CalibrationError) as e:
+        raise UserError(str(e)) from None
     return 0
 
 
@@ -235,7 +253,7 @@ def web(args) -> int:
     from assistant.web.server import WebServer
     settings = _settings(args)
     captioner = _captioner(settings)
-    narration = _narration(settings)
+    narration = _narration(settings, captioner)
     history = History() if settings.history.enabled else None
     server = WebServer(Describer(captioner, narration, Ocr).describe, history, args.port or settings.web.port,
                        args.open or settings.web.open_browser, log=lambda m: print(m, flush=True))
@@ -262,5 +280,5 @@ def run(args) -> int:
 
 
 def dispatch(command: str, args) -> int:
-    return {"run": run, "describe": describe, "caption-folder": caption_folder, "train": train,
+    return {"run": run, "describe": describe, "caption-folder": caption_folder, "train": train, "calibrate": calibrate,
             "evaluate": evaluate, "history": history, "settings": settings, "web": web}[command](args)

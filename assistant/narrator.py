@@ -14,6 +14,7 @@ from assistant.events import Blank, Described, Failed, Result, ScreenRead
 from assistant.layout import where
 from assistant.problems import Problem
 from assistant.window import WindowInfo
+from model.calibration import UNCALIBRATED, Calibration
 from model.concepts import CATEGORIES, mentions
 
 NOTHING_YET = "Nothing has been described yet."
@@ -23,7 +24,6 @@ MASS_NOUNS = {"food", "coffee", "fruit"}
 # Chosen on the val split (benchmarks/results/grounding_val.md), never on test:
 GROUNDED = 0.5        # an everyday category this likely, that the caption does not name, is said instead of it
 GROUNDED_ANY = 0.7    # any other ImageNet class ("tripod", "space shuttle") needs this much
-ABSTAIN_BELOW = 0.5   # caption confidence under which Iris says it cannot tell: as likely wrong as right there (grounding_val.md)
 MAY_BE = 0.2          # a category this likely is offered when Iris cannot tell ("it may be a dog")
 GIST_LINES = 3        # lines of text read after the heading before "N more lines"
 SHORT_SCREEN = 6      # a screen with at most this many lines (a dialog, a form) is read whole
@@ -64,10 +64,18 @@ def _with_article(word: str) -> str:
 
 
 class Narration:
-    def __init__(self, hedge_below: float, burst_seconds: float, abstain_below: float = ABSTAIN_BELOW):
+    def __init__(self, hedge_below: float, burst_seconds: float, abstain_below: float = UNCALIBRATED.abstain_below):
+        """hedge_below, abstain_below: caption confidences under which Iris says "possibly" and "I can't tell";
+        calibrate() replaces them with the loaded model's own."""
         self.hedge_below, self.burst_seconds, self.abstain_below = hedge_below, burst_seconds, abstain_below
         self.last_description: str | None = None
         self._bursts = {"folder": _Burst(), "catch-up": _Burst()}
+
+    def calibrate(self, calibration: Calibration, hedge_setting: float | str = "auto") -> None:
+        """Take the model's own thresholds, chosen on val when it was trained (model/calibration.py); a number
+        for model.hedge_below in the settings overrides the hedge."""
+        self.hedge_below = calibration.hedge_below if hedge_setting == "auto" else float(hedge_setting)
+        self.abstain_below = calibration.abstain_below
 
     # --- words for one image ------------------------------------------------------
     def photo_words(self, result) -> str:

@@ -22,6 +22,7 @@ from assistant.narrator import Narration, Narrator, Utterance
 from assistant.problems import Problem
 from assistant.speech import Speaker
 from assistant.worker import Worker
+from model.calibration import UNCALIBRATED
 from config import data_dir
 from config.settings import Settings
 
@@ -148,7 +149,7 @@ class Service:
             problems += self._start(self.history)
         self.speaker = Speaker(s.speech, report=self._report)
         problems += self._start(self.speaker)
-        self.narrator = Narrator(Narration(s.model.hedge_below, s.folders.burst_seconds), self._utter, self.log,
+        self.narrator = Narrator(Narration(UNCALIBRATED.hedge_below, s.folders.burst_seconds), self._utter, self.log,
                                  hold=lambda: bool(self.worker.has_backlog or (self.folders and self.folders.busy)))
         problems += self._start(self.narrator)
         narration = self.narrator.narration
@@ -158,7 +159,8 @@ class Service:
         if s.folders.write_sidecar:
             from assistant.sidecar import SidecarWriter
             emit.append(SidecarWriter(narration.words, self.log))
-        self.worker = Worker(self.factory, lambda result: [listen(result) for listen in emit], cache=self.history)
+        self.worker = Worker(self.factory, lambda result: [listen(result) for listen in emit], cache=self.history,
+                             on_ready=lambda captioner: narration.calibrate(captioner.calibration, s.model.hedge_below))
         problems += self._start(self.worker)          # the model loads in the background from here
         if s.folders.watch:                           # watching begins before the model is ready
             from assistant.folder_watch import FolderWatcher

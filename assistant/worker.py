@@ -31,9 +31,10 @@ def _mtime_ns(path: Path) -> int | None:
 
 class Worker:
     def __init__(self, captioner_factory: Callable, emit: Callable[[Result], None], cache=None,
-                 ocr_factory: Callable = Ocr):
-        """cache: anything with cached(digest, model) -> (caption, score, concepts) or None (the history)."""
-        self.factory, self.emit, self.cache = captioner_factory, emit, cache
+                 ocr_factory: Callable = Ocr, on_ready: Callable = lambda captioner: None):
+        """cache: anything with cached(digest, model) -> (caption, score, concepts) or None (the history).
+        on_ready(captioner) runs on the worker thread once the model is loaded, before the first result."""
+        self.factory, self.emit, self.cache, self.on_ready = captioner_factory, emit, cache, on_ready
         self.seer = Seer(self._caption, ocr_factory)
         self.urgent: queue.Queue = queue.Queue()
         self.files: queue.Queue = queue.Queue(maxsize=FILE_QUEUE_LIMIT)
@@ -86,6 +87,7 @@ class Worker:
         try:
             self.captioner = self.factory()
             self.captioner.warm_up()
+            self.on_ready(self.captioner)
         except Exception as e:   # noqa: BLE001 - the service says why and stops
             self._failed = str(e) or type(e).__name__
             return

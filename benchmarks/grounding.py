@@ -17,27 +17,15 @@ well "possibly" and "I can't tell" catch descriptions whose subject is wrong.
     .venv/bin/python benchmarks/grounding.py [--heldout runs/heldout/best.pt] [--only LABEL]
 """
 import argparse
-import re
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from common import RESULTS, ROOT, two_cores, write_table
+from model.concepts import false_subject
 
 HELD_OUT = ("cat", "horse", "bicycle", "boat", "guitar", "bird", "car", "food")
-
-
-def false_subject(description: str, references: list[str], kind) -> bool:
-    """The description names a person, animal or thing that no reference mentions."""
-    from model.concepts import NAMES
-    # The narrator's own frame is no claim about the picture; what it names inside the frame is.
-    description = re.sub(r"^(a photo of|i can't tell what this photo shows(; it may be)?)", "", description.lower())
-    said = {k for w in re.findall(r"[a-z]+", description) if (k := kind(w))}
-    refs = {k for r in references for w in re.findall(r"[a-z]+", r.lower()) if (k := kind(w))}
-    refs |= {c for c, names in NAMES.items() if refs & set(names)}      # "puppy" supports "dog"
-    said = {next((c for c, names in NAMES.items() if w in names), w) for w in said}
-    return bool(said - refs)
 
 
 def concept_f1(descriptions, references) -> dict[str, float]:
@@ -137,12 +125,14 @@ def main() -> None:
     args = ap.parse_args()
     two_cores()
     from assistant.narrator import Narration
+    from model.calibration import UNCALIBRATED, for_checkpoint
+    from model.checkpoint import read_checkpoint
     from config import load
     from model.checkpoint import SHIPPED
     from model.concepts import _wordnet, concept_words, mentions, noun_mask, thing_noun
     from model.metrics import coco_scores
     settings = load(None)
-    narration = Narration(settings.model.hedge_below, 2.0)
+    narration = Narration(UNCALIBRATED.hedge_below, 2.0)
     wn = _wordnet()
     kind = thing_noun(wn)
     class_words = concept_words()
@@ -154,6 +144,7 @@ def main() -> None:
               if Path(path).exists() and args.only in (None, label)]
     for label, path in models:
         decoder, vocab, encoder, test, feats = split_features(path, "test")
+        narration.calibrate(for_checkpoint(read_checkpoint(path)), settings.model.hedge_below)   # the model's own
         nouns = torch.tensor(noun_mask(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]
@@ -169,7 +160,7 @@ def main() -> None:
                          f"{100 * np.mean([wrong[i] for i in novel]):.1f}", f"{100 * np.mean(wrong):.1f}", str(unk)])
             print(label, variant, rows[-1][2:], {c: round(v * 100) for c, v in f1.items()}, flush=True)
             if variant == "no <unk>":
-                for name, threshold in (("possibly", settings.model.hedge_below), ("I can't tell", narration.abstain_below)):
+                for name, threshold in (("possibly", narration.hedge_below), ("I can't tell", narration.abstain_below)):
                     flagged = [c < threshold for c in conf]
                     tp = sum(f and w for f, w in zip(flagged, wrong))
                     honesty.append([label, f"{name} (confidence < {threshold})", f"{100 * tp / max(1, sum(flagged)):.0f} %",

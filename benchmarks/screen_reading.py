@@ -187,14 +187,14 @@ def main() -> None:
     args = ap.parse_args()
     two_cores()
     from assistant.commands import _captioner
-    from assistant.narrator import Narration
+    from assistant.commands import _narration
     from assistant.ocr import Ocr
     from assistant.seeing import Seer, captioner_words
     from config import load
     settings = load(None)
     captioner = _captioner(settings)
     seer = Seer(captioner_words(captioner), Ocr)
-    narration = Narration(settings.model.hedge_below, 2.0)
+    narration = _narration(settings, captioner)
     with tempfile.TemporaryDirectory() as out:
         items = file_screens(args.seeds, Path(out))
         f = score_files(items, seer, narration)

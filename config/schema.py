@@ -56,7 +56,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "device": Rule(str, '"auto", "cpu" or "cuda"', lambda v: v in ("auto", "cpu", "cuda")),
         "beam_size": Rule(int, "a whole number from 1 to 10", lambda v: 1 <= v <= 10),
         "max_length": Rule(int, "a whole number from 5 to 50", lambda v: 5 <= v <= 50),
-        "hedge_below": _number(0.0, 1.0),
+        "hedge_below": Rule((int, float, str), 'a number from 0.0 to 1.0, or "auto" for the model\'s own',
+                            lambda v: v == "auto" or (not isinstance(v, str) and 0.0 <= v <= 1.0)),
     },
     "web": {
         "port": Rule(int, "a port number from 1024 to 65535", lambda v: 1024 <= v <= 65535),

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from model.calibration import for_checkpoint
 from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_mask
 from model.encoder import Encoder, normalise, resizer
@@ -52,6 +53,7 @@ class Captioner:
         nouns = noun_mask(self.vocab.itos)
         self.nouns = torch.tensor(nouns, device=self.device) if nouns else None
         self.class_words = concept_words()            # None when the class list is not installed
+        self.calibration = for_checkpoint(ckpt)       # how unsure is "possibly", and "I can't tell", for this model
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
                           f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}")

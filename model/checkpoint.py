@@ -32,6 +32,7 @@ class Checkpoint:
     grid: int
     trained: dict = field(default_factory=dict)     # how the model was made (epoch, val score, config)
     training: dict = field(default_factory=dict)    # resume state, in last.pt only
+    calibration: dict = field(default_factory=dict)  # the narrator's thresholds for this model (model/calibration.py)
 
     def sha256(self) -> str:
         """The file's content hash: the same name can hold another model after retraining."""
@@ -59,6 +60,17 @@ def save_checkpoint(path: Path, decoder, vocab: Vocabulary, encoder_name: str, g
     tmp.replace(path)   # never leave a half-written checkpoint under the real name
 
 
+def write_calibration(path: Path, calibration: dict) -> None:
+    """Add (or replace) a checkpoint's calibration, leaving the rest of the file as it is."""
+    path = Path(path)
+    read_checkpoint(path)                       # a file that is not a checkpoint is refused, not rewritten
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    data["calibration"] = calibration
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(data, tmp)
+    tmp.replace(path)
+
+
 def read_checkpoint(path: Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
@@ -78,7 +90,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
     try:
         return Checkpoint(path, DecoderConfig(kind=dec["kind"], **dec["hparams"]), dec["state_dict"],
                           data["vocabulary"], data["encoder"]["name"], data["encoder"]["grid"],
-                          data.get("trained") or {}, data.get("training") or {})
+                          data.get("trained") or {}, data.get("training") or {}, data.get("calibration") or {})
     except (TypeError, KeyError) as e:
         raise CheckpointError(f"{path} does not match this version of the model code: {e}") from None
 

@@ -157,6 +157,17 @@ def thing_noun(wn):
     return kind
 
 
+def false_subject(description: str, references: list[str], kind) -> bool:
+    """The description names a person, animal or thing that no reference mentions."""
+    # The narrator's own frame is no claim about the picture; what it names inside the frame is.
+    description = re.sub(r"^(a photo of|i can't tell what this photo shows(; it may be)?)", "", description.lower())
+    said = {k for w in re.findall(r"[a-z]+", description) if (k := kind(w))}
+    refs = {k for r in references for w in re.findall(r"[a-z]+", r.lower()) if (k := kind(w))}
+    refs |= {c for c, names in NAMES.items() if refs & set(names)}      # "puppy" supports "dog"
+    said = {next((c for c, names in NAMES.items() if w in names), w) for w in said}
+    return bool(said - refs)
+
+
 def noun_mask(words: list[str]) -> list[bool] | None:
     """For each vocabulary word, whether it names a person, animal or thing (WordNet), kept in Iris's cache
     folder per vocabulary; None without WordNet. Places ("front", "top", "side") are not things said twice."""

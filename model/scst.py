@@ -186,7 +186,8 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
         if improved:
             save_checkpoint(best_path, scored, vocab, **meta, trained={
                 **start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}})
-        save_checkpoint(last_path, scored, vocab, **meta, training={
+        save_checkpoint(last_path, scored, vocab, **meta, trained={
+            **start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}}, training={
             "raw_decoder": decoder.state_dict(), "averaged": averaged.state_dict() if averaged else None,
             "epoch": epoch, "best": best, "bad": bad, "history": history, "optimizer": optimizer.state_dict()})
         if bad >= cfg.patience:
