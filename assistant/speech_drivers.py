@@ -265,8 +265,7 @@ class PlayerDriver:
         self.on_audio()
         _, err = self._player.communicate()
         if self._player.returncode not in (0, -9) and not self._cancelled.is_set():
-            reason = (err.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
-            raise SpeechError(f"cannot play sound ({reason})")
+            raise SpeechError(f"cannot play sound ({_last_line(err.decode(errors='replace'))})")
 
     def cancel(self) -> None:
         self._cancelled.set()

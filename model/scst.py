@@ -23,7 +23,7 @@ from model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from model.data import DEFAULT_DATA
 from model.features import DEFAULT_CACHE
 from model.search import never_said
-from model.train import TrainConfig, append_log, prepare_data, take_step
+from model.train import TrainConfig, append_log, prepare_data, take_step, time_to_stop
 from model.vocabulary import Vocabulary, tokenize
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -183,18 +183,13 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
             f"{scores['val_cider'] * 100:.1f}  val BLEU-4 {scores['val_bleu4'] * 100:.2f}  {entry['seconds']:.0f}s")
         improved = scores["val_cider"] > best
         best, bad = (scores["val_cider"], 0) if improved else (best, bad + 1)
+        trained = {**start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}}
         if improved:
-            save_checkpoint(best_path, scored, vocab, **meta, trained={
-                **start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}})
-        save_checkpoint(last_path, scored, vocab, **meta, trained={
-            **start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}}, training={
+            save_checkpoint(best_path, scored, vocab, **meta, trained=trained)
+        save_checkpoint(last_path, scored, vocab, **meta, trained=trained, training={
             "raw_decoder": decoder.state_dict(), "averaged": averaged.state_dict() if averaged else None,
             "epoch": epoch, "best": best, "bad": bad, "history": history, "optimizer": optimizer.state_dict()})
-        if bad >= cfg.patience:
-            log(f"stopping: val CIDEr-D has not improved for {bad} epochs")
-            break
-        if cfg.max_minutes and (time.time() - began) / 60 > cfg.max_minutes:
-            log(f"stopping: time limit of {cfg.max_minutes} minutes reached")
+        if time_to_stop(bad, cfg.patience, began, cfg.max_minutes, "val CIDEr-D", log):
             break
     if not best_path.exists():      # no epoch beat the start: the start is the best there is
         decoder_start, _, _ = load_checkpoint(cfg.start)

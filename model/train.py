@@ -112,6 +112,17 @@ def take_step(loss, decoder, optimizer, clip: float, averaged) -> None:
         averaged.update_parameters(decoder)
 
 
+def time_to_stop(bad: int, patience: int, began: float, max_minutes: float, measure: str, log) -> bool:
+    """After an epoch: stop when the val measure has not improved for `patience` epochs, or time is up."""
+    if bad >= patience:
+        log(f"stopping: {measure} has not improved for {bad} epochs")
+        return True
+    if max_minutes and (time.time() - began) / 60 > max_minutes:
+        log(f"stopping: time limit of {max_minutes} minutes reached")
+        return True
+    return False
+
+
 def append_log(out: Path, entry: dict) -> None:
     with open(out / "log.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")
@@ -226,10 +237,6 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
             "raw_decoder": decoder.state_dict(), "averaged": averaged.state_dict() if averaged else None,
             "epoch": epoch, "best": best, "bad": bad, "history": history,
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
-        if bad >= cfg.patience:
-            log(f"stopping: val BLEU-4 has not improved for {bad} epochs")
-            break
-        if cfg.max_minutes and (time.time() - began) / 60 > cfg.max_minutes:
-            log(f"stopping: time limit of {cfg.max_minutes} minutes reached")
+        if time_to_stop(bad, cfg.patience, began, cfg.max_minutes, "val BLEU-4", log):
             break
     return best_path
