@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated concepts to leave out of training (every image whose captions name one), "
                         "to measure how Iris describes things it never saw, e.g. cat,horse,bicycle")
 
-    k = sub.add_parser("calibrate", help="choose a model's 'possibly' and 'I can't tell' thresholds on the val split "
-                                         "and save them in its file (train does this for the model it makes)")
+    k = sub.add_parser("calibrate", help="learn on the val split how far to trust a model's captions ('possibly', "
+                                         "'I can't tell') and save it in its file (train does this for the model it makes)")
     k.add_argument("checkpoint", metavar="FILE", help="the model file to calibrate (it is rewritten)")
     k.add_argument("--data", metavar="DIR", help="Flickr8k folder (default ../shared/data/flickr8k)")
     k.add_argument("--cache", metavar="DIR", help="where encoder features are cached (default cache/features)")

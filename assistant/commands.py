@@ -22,9 +22,9 @@ def _settings(args) -> Settings:
 
 def _narration(settings: Settings, captioner):
     """The narrator's policy, as the assistant has it: the same routing, hedging and grounding, with the
-    captioner's own thresholds."""
+    captioner's own doubt."""
     from assistant.narrator import Narration
-    narration = Narration(captioner.calibration.hedge_below, settings.folders.burst_seconds)
+    narration = Narration(settings.folders.burst_seconds)
     narration.calibrate(captioner.calibration, settings.model.hedge_below)
     return narration
 

@@ -64,34 +64,40 @@ def _with_article(word: str) -> str:
 
 
 class Narration:
-    def __init__(self, hedge_below: float, burst_seconds: float, abstain_below: float = UNCALIBRATED.abstain_below):
-        """hedge_below, abstain_below: caption confidences under which Iris says "possibly" and "I can't tell";
-        calibrate() replaces them with the loaded model's own."""
-        self.hedge_below, self.burst_seconds, self.abstain_below = hedge_below, burst_seconds, abstain_below
+    def __init__(self, burst_seconds: float, calibration: Calibration = UNCALIBRATED):
+        """calibration: how far to trust a caption of the loaded model (model/calibration.py); calibrate()
+        replaces it once the model is loaded."""
+        self.burst_seconds, self.calibration = burst_seconds, calibration
+        self.hedge_below: float | None = None     # a confidence from the settings that overrides the hedge
         self.last_description: str | None = None
         self._bursts = {"folder": _Burst(), "catch-up": _Burst()}
 
     def calibrate(self, calibration: Calibration, hedge_setting: float | str = "auto") -> None:
-        """Take the model's own thresholds, chosen on val when it was trained (model/calibration.py); a number
-        for model.hedge_below in the settings overrides the hedge."""
-        self.hedge_below = calibration.hedge_below if hedge_setting == "auto" else float(hedge_setting)
-        self.abstain_below = calibration.abstain_below
+        """Take the model's own doubt, learnt on val when it was trained; a number for model.hedge_below in
+        the settings overrides the hedge: captions less confident than it are said with "possibly"."""
+        self.calibration = calibration
+        self.hedge_below = None if hedge_setting == "auto" else float(hedge_setting)
 
     # --- words for one image ------------------------------------------------------
     def photo_words(self, result) -> str:
         """A caption as Iris says it, kept true to what the classifier sees:
         - a confident concept the caption does not name replaces the caption ("a photo of a cat");
-        - a caption the model is unsure of, with no confident concept either, is not said at all;
-        - an unsure caption is hedged ("possibly ...")."""
+        - a caption at least as likely wrong as right is not said: "I can't tell", with an everyday category
+          the classifier half-sees ("it may be a dog");
+        - a caption wrong one time in three or more is hedged ("possibly ...")."""
         top = result.concepts[0] if result.concepts else None
         if top and top[1] >= (GROUNDED if top[0] in CATEGORY_WORDS else GROUNDED_ANY) \
                 and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
-        if result.confidence < self.abstain_below and not (top and top[1] >= MAY_BE):
+        doubt = self.calibration.doubt(result.score, len(result.caption.split()))
+        if doubt >= self.calibration.abstain_at:
+            # Only an everyday category is offered: a rare class this unsure ("oxygen mask") misleads.
+            if top and top[0] in CATEGORY_WORDS and top[1] >= MAY_BE:
+                return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"
             return "I can't tell what this photo shows"
-        if result.confidence < self.abstain_below:
-            return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"
-        return f"possibly {result.caption}" if result.confidence < self.hedge_below else result.caption
+        unsure = result.confidence < self.hedge_below if self.hedge_below is not None \
+            else doubt >= self.calibration.hedge_at
+        return f"possibly {result.caption}" if unsure else result.caption
 
     def words(self, result: Result) -> str:
         """What one result says, as a sentence without the source's prefix."""

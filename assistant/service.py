@@ -22,7 +22,6 @@ from assistant.narrator import Narration, Narrator, Utterance
 from assistant.problems import Problem
 from assistant.speech import Speaker
 from assistant.worker import Worker
-from model.calibration import UNCALIBRATED
 from config import data_dir
 from config.settings import Settings
 
@@ -149,7 +148,7 @@ class Service:
             problems += self._start(self.history)
         self.speaker = Speaker(s.speech, report=self._report)
         problems += self._start(self.speaker)
-        self.narrator = Narrator(Narration(UNCALIBRATED.hedge_below, s.folders.burst_seconds), self._utter, self.log,
+        self.narrator = Narrator(Narration(s.folders.burst_seconds), self._utter, self.log,
                                  hold=lambda: bool(self.worker.has_backlog or (self.folders and self.folders.busy)))
         problems += self._start(self.narrator)
         narration = self.narrator.narration

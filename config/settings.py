@@ -46,7 +46,7 @@ class ModelSettings:
     device: str
     beam_size: int
     max_length: int
-    hedge_below: float | str      # "auto": the threshold chosen on val for the loaded model
+    hedge_below: float | str      # "auto": the loaded model's own doubt (model/calibration.py)
 
 
 @dataclass(frozen=True)

@@ -1,69 +1,103 @@
-"""How sure is sure enough, for one model: the confidences below which Iris says
-"possibly" and "I can't tell", chosen on the val split for each checkpoint and saved in it.
+"""How far to trust a caption, for one model: the chance that it names a person,
+animal or thing that is not in the photo, learnt on the val split for each
+checkpoint and saved in it.
 
-A caption's confidence (its geometric-mean word probability) means different things
-for different models: self-critical training makes a model surer of every word than
-cross-entropy alone, so one fixed threshold would hedge everything one model says and
-nothing another says. So each checkpoint carries its own:
-- hedge ("possibly ..."): the least confident fifth of the model's val captions;
-- abstain ("I can't tell"): where a caption that confident is as likely to name a
-  person, animal or thing no reference mentions as not. That likelihood is the wrong
-  rate as a falling function of confidence, fitted by isotonic regression (scipy), so
-  one noisy stretch of val cannot set the threshold."""
+That chance ("doubt") is a logistic regression (scikit-learn) on the caption's own
+log-probability, per word and in total. Per word alone misses that every extra
+thing a caption names is one more chance to be wrong; the total alone misses
+that a short caption of unlikely words is a guess. Both are known for every
+caption Iris has ever said, cached ones too. Other out-of-domain signals were
+measured beside them and left out (benchmarks/results/doubt.md): the ImageNet
+head's entropy and top probability, and the distance of the photo's features to
+the training photos', which would also have to ship a bank of training features.
+
+Doubt means the same thing for every model, so the rules are fixed:
+- "I can't tell" where a caption is at least as likely wrong as right;
+- "possibly ..." where it is wrong at least one time in three.
+A self-critical model is surer of every word than a cross-entropy one, which is
+why no fixed confidence could serve both."""
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-HEDGE_SHARE = 0.2      # the least confident fifth of val captions is hedged
-ABSTAIN_WRONG = 0.5    # below this confidence a caption is at least as likely wrong as right
+ABSTAIN_AT = 0.5       # doubt at which a caption is at least as likely wrong as right: "I can't tell"
+HEDGE_AT = 1 / 3       # doubt at which it is wrong one time in three or more: "possibly"
 BEAM = 3               # the product's beam (config/default.toml)
 
 
 class CalibrationError(RuntimeError):
-    """The thresholds cannot be chosen here; the message says what is missing."""
+    """The doubt cannot be learnt here; the message says what is missing."""
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def features(score, tokens) -> np.ndarray:
+    """(n, 2): each caption's mean log-probability per token and its total, tokens counting the <end>."""
+    score, tokens = np.asarray(score, dtype=float), np.asarray(tokens, dtype=float)
+    return np.c_[score, score * tokens]
 
 
 @dataclass(frozen=True)
 class Calibration:
-    hedge_below: float
-    abstain_below: float
+    """doubt = sigmoid(per_token * mean log-probability + total * total log-probability + bias)."""
+    per_token: float
+    total: float
+    bias: float
+    hedge_at: float = HEDGE_AT
+    abstain_at: float = ABSTAIN_AT
+
+    def doubt(self, score: float, words: int) -> float:
+        """P(the caption names something that is not there), from its mean log-probability per token
+        (<end> included) and its number of words."""
+        (x,) = features([score], [words + 1])
+        return float(_sigmoid(self.per_token * x[0] + self.total * x[1] + self.bias))
 
     def saved(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_thresholds(cls, hedge_below: float, abstain_below: float) -> "Calibration":
+        """Confidence thresholds (geometric-mean word probability) as a doubt: the same captions are hedged
+        and abstained on. doubt = sigmoid(log abstain_below - score) is one half exactly at abstain_below."""
+        return cls(-1.0, 0.0, float(np.log(abstain_below)), hedge_at=float(_sigmoid(np.log(abstain_below / hedge_below))))
 
-# What a checkpoint made before calibration existed is treated as: the values chosen on val for the
-# model shipped at that time.
-UNCALIBRATED = Calibration(hedge_below=0.6, abstain_below=0.5)
+
+# What a checkpoint made before calibration existed is treated as: the confidence thresholds chosen on val
+# for the model shipped at that time.
+UNCALIBRATED = Calibration.from_thresholds(hedge_below=0.6, abstain_below=0.5)
 
 
 def for_checkpoint(ckpt) -> Calibration:
-    """The thresholds saved in a checkpoint (model.checkpoint.Checkpoint), or UNCALIBRATED's."""
+    """The doubt saved in a checkpoint (model.checkpoint.Checkpoint); an older file's confidence thresholds,
+    as a doubt; or UNCALIBRATED's."""
     c = ckpt.calibration
-    return Calibration(float(c["hedge_below"]), float(c["abstain_below"])) if c else UNCALIBRATED
+    if "per_token" in c:
+        return Calibration(float(c["per_token"]), float(c["total"]), float(c["bias"]),
+                           float(c.get("hedge_at", HEDGE_AT)), float(c.get("abstain_at", ABSTAIN_AT)))
+    if "hedge_below" in c:
+        return Calibration.from_thresholds(float(c["hedge_below"]), float(c["abstain_below"]))
+    return UNCALIBRATED
 
 
-def choose(confidences, wrong) -> Calibration:
-    """The two thresholds from val captions' confidences and whether each named a thing no reference mentions."""
-    from scipy.optimize import isotonic_regression
-    conf = np.asarray(confidences, dtype=float)
-    order = np.argsort(conf)
-    # P(wrong | confidence), forced to fall as confidence rises.
-    fitted = isotonic_regression(np.asarray(wrong, dtype=float)[order], increasing=False).x
-    hedge = float(np.quantile(conf, HEDGE_SHARE))
-    unsure = np.flatnonzero(fitted >= ABSTAIN_WRONG)      # a prefix of the captions, least confident first
-    if not len(unsure):                 # no confidence is that bad: never abstain
-        abstain = float(conf.min())
-    elif unsure[-1] + 1 < len(conf):    # abstain below the first caption more likely right than wrong
-        abstain = float(conf[order][unsure[-1] + 1])
-    else:
-        abstain = float(conf.max())
-    return Calibration(round(hedge, 3), round(min(abstain, hedge), 3))
+def fit(scores, tokens, wrong) -> Calibration:
+    """The doubt from val captions: their mean log-probability, their tokens (with <end>), and whether each
+    named a thing no reference mentions."""
+    wrong = np.asarray(wrong, dtype=bool)
+    if wrong.all() or not wrong.any():
+        # One outcome only (a tiny or a perfect model): every caption is as doubtful as the val rate says.
+        rate = float(np.clip(wrong.mean(), 0.01, 0.99))
+        return Calibration(0.0, 0.0, float(np.log(rate / (1 - rate))))
+    from sklearn.linear_model import LogisticRegression
+    model = LogisticRegression(max_iter=1000).fit(features(scores, tokens), wrong)
+    (per_token, total), (bias,) = model.coef_[0], model.intercept_
+    return Calibration(round(float(per_token), 5), round(float(total), 5), round(float(bias), 5))
 
 
-def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: int = 250):
-    """(confidences, wrong) of the captions the product would say (beam 3, no <unk>, no noun twice)."""
+def val_outcomes(decoder, vocab, features_, references: list[list[str]], chunk: int = 250):
+    """(scores, tokens, wrong) of the captions the product would say (beam 3, no <unk>, no noun twice)."""
     import torch
     from model.concepts import WordNetMissing, _wordnet, false_subject, noun_mask, thing_noun
     from model.search import decode, never_said
@@ -73,20 +107,22 @@ def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: i
         raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
     nouns = torch.tensor(noun_mask(vocab.itos))
     banned = never_said(vocab)
-    conf, wrong = [], []
+    scores, tokens, wrong = [], [], []
     with torch.inference_mode():
-        for i in range(0, len(features), chunk):
-            found = decode(decoder, features[i:i + chunk], vocab.start, vocab.end, BEAM, 20, banned=banned,
+        for i in range(0, len(features_), chunk):
+            found = decode(decoder, features_[i:i + chunk], vocab.start, vocab.end, BEAM, 20, banned=banned,
                            nouns=nouns)
             for d, refs in zip(found, references[i:i + chunk]):
-                conf.append(float(np.exp(d.score)))
-                wrong.append(false_subject(vocab.decode(d.ids), refs, kind))
-    return np.array(conf), np.array(wrong)
+                text = vocab.decode(d.ids)
+                scores.append(d.score)
+                tokens.append(len(text.split()) + 1)
+                wrong.append(false_subject(text, refs, kind))
+    return np.array(scores), np.array(tokens), np.array(wrong)
 
 
 def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | None = None,
               log=print, prepared=None) -> Calibration:
-    """Choose the thresholds on the checkpoint's own val split and write them into the checkpoint."""
+    """Learn the doubt on the checkpoint's own val split and write it into the checkpoint."""
     import torch
     from model.checkpoint import load_checkpoint, write_calibration
     from model.train import TrainConfig, prepare_data
@@ -101,14 +137,16 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
             cfg.cache_dir = cache_dir
         prepared = prepare_data(cfg)
     _, _, val = prepared
-    conf, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
-                               val.references)
-    chosen = choose(conf, wrong)
-    flagged = conf < chosen.abstain_below
-    write_calibration(checkpoint, {**chosen.saved(), "val_captions": len(conf), "val_wrong": float(wrong.mean()),
-                                   "abstain_share": float(flagged.mean()),
-                                   "abstain_precision": float(wrong[flagged].mean()) if flagged.any() else None})
-    log(f"calibrated on {len(conf)} val captions ({100 * wrong.mean():.1f} % name something no reference does): "
-        f"'possibly' below {chosen.hedge_below}, 'I can't tell' below {chosen.abstain_below} "
-        f"({100 * flagged.mean():.1f} % of val)")
+    scores, tokens, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
+                                         val.references)
+    chosen = fit(scores, tokens, wrong)
+    doubt = np.array([chosen.doubt(s, t - 1) for s, t in zip(scores, tokens)])
+    abstained, hedged = doubt >= chosen.abstain_at, (doubt >= chosen.hedge_at) & (doubt < chosen.abstain_at)
+    write_calibration(checkpoint, {**chosen.saved(), "val_captions": len(wrong), "val_wrong": float(wrong.mean()),
+                                   "abstain_share": float(abstained.mean()), "hedge_share": float(hedged.mean()),
+                                   "abstain_precision": float(wrong[abstained].mean()) if abstained.any() else None,
+                                   "abstain_recall": float(wrong[abstained].sum() / max(1, wrong.sum()))})
+    log(f"calibrated on {len(wrong)} val captions ({100 * wrong.mean():.1f} % name something no reference does): "
+        f"'I can't tell' for {100 * abstained.mean():.1f} % of them ({100 * wrong[abstained].mean() if abstained.any() else 0:.0f} % "
+        f"of those wrong), 'possibly' for {100 * hedged.mean():.1f} %")
     return chosen

@@ -1,5 +1,5 @@
-"""Each model's own "possibly" and "I can't tell" thresholds: chosen on val captions, saved in
-its checkpoint, and used by everything that speaks for it."""
+"""Each model's own doubt (the chance a caption names something not there): learnt on val
+captions, saved in its checkpoint, and used by everything that speaks for it."""
 import math
 import shutil
 
@@ -7,31 +7,39 @@ import numpy as np
 
 from assistant.events import Described
 from conftest import run_main
-from model.calibration import UNCALIBRATED, choose
+from model.calibration import UNCALIBRATED, Calibration, fit
 from model.checkpoint import read_checkpoint
 
 
-def test_abstention_begins_where_a_caption_is_as_likely_wrong_as_right():
+def test_doubt_is_the_chance_a_caption_is_wrong_and_grows_with_every_thing_a_caption_names():
     rng = np.random.default_rng(0)
-    conf = rng.uniform(0.2, 0.9, 4000)
-    wrong = rng.uniform(size=conf.size) < np.clip(1.1 - 2 * conf, 0, 1)     # P(wrong) = 0.5 at confidence 0.3
-    c = choose(conf, wrong)
-    assert abs(c.abstain_below - 0.3) < 0.03
-    assert abs(c.hedge_below - np.quantile(conf, 0.2)) < 1e-3            # the least confident fifth
-    assert c.abstain_below < c.hedge_below
+    score = rng.uniform(-2.0, -0.2, 6000)                 # mean log-probability per token
+    words = rng.integers(4, 16, 6000)
+    total = score * (words + 1)
+    truth = 1 / (1 + np.exp(-(-1.5 * score - 0.2 * total - 3.0)))          # a known P(wrong)
+    c = fit(score, words + 1, rng.uniform(size=score.size) < truth)
+    doubt = np.array([c.doubt(s, w) for s, w in zip(score, words)])
+    assert np.abs(doubt - truth).max() < 0.06                               # the fitted chance is the true one
+    assert c.doubt(-1.0, 15) > c.doubt(-1.0, 5)        # as sure per word, but naming more: more doubt
+    assert c.doubt(-0.3, 8) < c.doubt(-1.5, 8)
 
 
-def test_a_model_whose_captions_are_rarely_wrong_never_abstains_and_one_always_wrong_is_capped_at_the_hedge():
-    conf = np.linspace(0.3, 0.9, 500)
-    never = choose(conf, np.zeros(500, bool))
-    assert never.abstain_below == round(conf.min(), 3) and not (conf < never.abstain_below).any()
-    always = choose(conf, np.ones(500, bool))
-    assert always.abstain_below == always.hedge_below
+def test_a_model_that_is_always_or_never_wrong_gets_its_rate_as_doubt_and_old_thresholds_keep_their_meaning():
+    score, tokens = np.linspace(-2, -0.2, 50), np.full(50, 9)
+    always, never = fit(score, tokens, np.ones(50, bool)), fit(score, tokens, np.zeros(50, bool))
+    assert always.doubt(-0.2, 8) >= always.abstain_at and never.doubt(-2.0, 8) < never.hedge_at
+    # A checkpoint calibrated with confidence thresholds abstains and hedges on the same captions as before.
+    old = Calibration.from_thresholds(hedge_below=0.6, abstain_below=0.5)
+    for confidence, said in ((0.45, "abstain"), (0.55, "hedge"), (0.65, "sure")):
+        d = old.doubt(math.log(confidence), 7)
+        assert ("abstain" if d >= old.abstain_at else "hedge" if d >= old.hedge_at else "sure") == said
+    assert UNCALIBRATED == old
 
 
-def test_calibrate_writes_the_thresholds_into_the_checkpoint_and_the_narrator_uses_them(tiny_checkpoint, tmp_path):
+def test_calibrate_writes_the_doubt_into_the_checkpoint_and_the_narrator_uses_it(tiny_checkpoint, tmp_path):
     from assistant.commands import _narration
     from config import load
+    from model.calibration import for_checkpoint
     from model.captioner import Captioner
     model = tmp_path / "model.pt"
     shutil.copy(tiny_checkpoint, model)
@@ -42,18 +50,19 @@ def test_calibrate_writes_the_thresholds_into_the_checkpoint_and_the_narrator_us
     saved = read_checkpoint(model).calibration
     assert saved["val_captions"] == 12 and "calibrated on 12 val captions" in r.stdout
     captioner = Captioner(model, "cpu", beam_size=1)
-    assert (captioner.calibration.hedge_below, captioner.calibration.abstain_below) == \
-        (saved["hedge_below"], saved["abstain_below"])
-    # hedge_below = "auto" (the default) takes the model's; a number in the settings overrides the hedge only
+    assert captioner.calibration == for_checkpoint(read_checkpoint(model)) != UNCALIBRATED
+    assert captioner.calibration.bias == saved["bias"]
+    # hedge_below = "auto" (the default) takes the model's doubt; a number in the settings overrides the hedge only
     auto = _narration(load(None), captioner)
-    assert (auto.hedge_below, auto.abstain_below) == (saved["hedge_below"], saved["abstain_below"])
+    assert auto.calibration == captioner.calibration and auto.hedge_below is None
     settings = tmp_path / "settings.toml"
     settings.write_text("[model]\nhedge_below = 0.99\n")
     fixed = _narration(load(settings), captioner)
-    assert (fixed.hedge_below, fixed.abstain_below) == (0.99, saved["abstain_below"])
-    between = math.log((saved["abstain_below"] + 0.99) / 2) if saved["abstain_below"] < 0.98 else None
-    if between is not None:
-        assert fixed.photo_words(Described("file", "a dog runs", between)) == "possibly a dog runs"
+    assert fixed.calibration == captioner.calibration and fixed.hedge_below == 0.99
+    # A caption the model does not doubt enough to abstain on, but less confident than 0.99: hedged.
+    trusted = [s for s in np.linspace(-4, -0.02, 200) if captioner.calibration.doubt(s, 3) < 0.5]
+    if trusted:
+        assert fixed.photo_words(Described("file", "a dog runs", trusted[0])) == "possibly a dog runs"
 
 
 def test_calibrate_refuses_a_file_that_is_not_a_checkpoint_and_leaves_it_as_it_was(tmp_path):

@@ -14,7 +14,7 @@ SURE, UNSURE, LOST = math.log(0.8), math.log(0.55), math.log(0.1)
 
 
 def narration():
-    return Narration(hedge_below=0.6, burst_seconds=2.0)
+    return Narration(burst_seconds=2.0)      # doubt as confidence thresholds 0.6 and 0.5
 
 
 def photo(source="folder", caption="a dog runs on the grass", score=SURE, name="a.jpg"):
@@ -173,3 +173,18 @@ def test_when_neither_the_caption_nor_the_classifier_is_sure_iris_says_it_cannot
     maybe = Described("folder", "a man is standing in the street", LOST, concepts=(("dog", 0.3),))
     assert n.photo_words(maybe) == "I can't tell what this photo shows; it may be a dog"
     assert n.photo_words(Described("folder", "a dog runs", UNSURE)) == "possibly a dog runs"
+    oxygen_mask = Described("folder", "a man is standing in the street", LOST, concepts=(("oxygen mask", 0.4),))
+    assert n.photo_words(oxygen_mask) == "I can't tell what this photo shows"   # only everyday categories offered
+
+
+def test_a_model_s_own_doubt_decides_and_a_caption_that_names_more_is_doubted_more():
+    from model.calibration import Calibration
+    n = Narration(2.0, Calibration(per_token=0.0, total=-0.5, bias=-3.0))   # doubt grows with the total log-prob
+    per_word = math.log(0.6)                                                # every caption equally sure per word
+    short, middling = "a dog runs", "a dog runs on the grass by a lake"
+    long = "a man in a red shirt and a woman in a blue hat ride a bike past a dog"
+    assert n.photo_words(Described("file", short, per_word)) == short
+    assert n.photo_words(Described("file", middling, per_word)) == "possibly " + middling
+    assert n.photo_words(Described("file", long, per_word)) == "I can't tell what this photo shows"
+    n.calibrate(Calibration(per_token=0.0, total=-0.5, bias=-3.0), hedge_setting=0.7)    # a number: the hedge
+    assert n.photo_words(Described("file", short, per_word)) == "possibly " + short      # is on confidence

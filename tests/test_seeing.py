@@ -47,7 +47,7 @@ def test_unk_is_never_said_even_by_a_model_that_prefers_it(tiny_checkpoint, tmp_
 
 def test_test_photos_of_the_held_out_concepts_are_named_by_the_grounded_path():
     """Flickr8k test photos, the shipped model: where its caption misses a concept the classifier is sure of,
-    what Iris says names it; where the caption names it, the caption stands."""
+    what Iris says names it; where the caption names it, grounding leaves it alone."""
     from assistant.events import Described
     from assistant.narrator import Narration
     from model.captioner import Captioner
@@ -56,10 +56,14 @@ def test_test_photos_of_the_held_out_concepts_are_named_by_the_grounded_path():
     cases = {"2831217847_555b2f95ca.jpg": "car", "308487515_7852928f90.jpg": "bird",
              "3539767254_c598b8e6c7.jpg": "boat", "3227148358_f152303584.jpg": "bird"}
     captioner = Captioner(None, "cpu", beam_size=3)
-    narration = Narration(0.6, 2.0)
+    narration = Narration(2.0, captioner.calibration)
     caps = captioner.caption([Image.open(FLICKR / "images" / name) for name in cases])
     for (name, concept), cap in zip(cases.items(), caps):
         said = narration.photo_words(Described("file", cap.text, cap.score, concepts=cap.concepts))
         assert mentions(said, [concept]), (name, cap.text, said)
-        assert (said.removeprefix("possibly ") == cap.text) == mentions(cap.text, [concept]), (name, cap.text, said)
+        # Grounding replaces only a caption that misses the concept; one that names it is said, or, when the model
+        # doubts it too much, is not ("I can't tell ...; it may be a car"), but never swapped for "a photo of".
+        kept = said.removeprefix("possibly ") == cap.text
+        assert (kept or said.startswith("I can't tell")) if mentions(cap.text, [concept]) else not kept, \
+            (name, cap.text, said)
     assert not all(mentions(c.text, [concept]) for c, concept in zip(caps, cases.values()))   # grounding was needed

@@ -32,7 +32,7 @@ def server(tmp_path_factory):
     from assistant.web.server import WebServer
     from model.captioner import Captioner
     history = History()
-    web = WebServer(Describer(Captioner(None, "cpu", beam_size=1), Narration(0.6, 2), Ocr).describe,
+    web = WebServer(Describer(Captioner(None, "cpu", beam_size=1), Narration(2), Ocr).describe,
                     history, port=0, log=lambda m: None)
     assert web.start() == []
     yield web
