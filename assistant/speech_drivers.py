@@ -219,8 +219,17 @@ class WavFileDriver:
         return self.synth.open()
 
     def speak(self, text: str) -> None:
-        self.synth.to_wav(text, self.folder / f"utterance-{next(self._counter):04d}.wav")
-        self.on_audio()
+        target = self.folder / f"utterance-{next(self._counter):04d}.wav"
+        # Written under a hidden name and renamed once whole: a reader never finds half a WAV (its header
+        # still claiming an endless length) under the real name.
+        part = target.with_name(f".{target.stem}.part.wav")
+        try:
+            self.synth.to_wav(text, part)
+            if part.exists():                # not when the synthesis was cancelled
+                part.replace(target)
+                self.on_audio()
+        finally:
+            part.unlink(missing_ok=True)     # what a failed synthesis left
 
     def cancel(self) -> None:
         pass        # a file, once written, is whole; what is still queued is dropped by Speaker

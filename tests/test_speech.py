@@ -169,3 +169,32 @@ def test_a_voice_named_in_settings_is_used_and_an_unknown_one_is_said_once(tmp_p
     assert len(found["no-such-voice"][1]) == 1                 # the default voice still speaks
     # the American voice is really another voice: its audio differs from the default's
     assert found["en-us"][1][0].read_bytes() != found["no-such-voice"][1][0].read_bytes()
+
+
+def test_a_wav_appears_under_its_name_only_once_whole(tmp_path):
+    """Whoever watches the folder (a test, a user's script) never finds half an utterance: espeak-ng's header
+    claims an endless length until it finishes."""
+    import threading
+    driver = WavFileDriver(settings(tmp_path))
+    assert driver.open() == []
+    seen: dict[str, float] = {}
+    done = threading.Event()
+
+    def watch():
+        while True:
+            finished = done.is_set()     # one more look after the driver returned
+            for wav in (tmp_path / "out").glob("utterance-*.wav"):
+                seen.setdefault(wav.name, wav_stats(wav)[0])
+            if finished:
+                return
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        driver.speak("A long sentence, " * 12 + "so that writing it takes a while.")
+    finally:
+        done.set()
+        watcher.join(10)
+        driver.close()
+    assert list(seen) == ["utterance-0001.wav"]
+    assert 5 < seen["utterance-0001.wav"] < 60 and seen["utterance-0001.wav"] == wav_stats(wavs(tmp_path)[0])[0]
+    assert [w.name for w in (tmp_path / "out").iterdir()] == ["utterance-0001.wav"]    # no part file left
