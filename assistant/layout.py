@@ -63,31 +63,48 @@ def blank(image: Image.Image) -> str | None:
         return f"a tiny image of {w} by {h} pixels"
     # At full resolution: shrinking first would average a few lines of text away into "blank".
     pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
-    usual = np.median(pixels[:: max(1, len(pixels) // 20_000)], axis=0)
-    other = (np.abs(pixels.astype(np.int16) - usual.astype(np.int16)) > BLANK_TOLERANCE).any(1).mean()
-    if other < BLANK_SHARE:
+    sample = pixels[:: max(1, len(pixels) // 20_000)]
+    usual = np.median(sample, axis=0).astype(np.int16)
+
+    def others(p: np.ndarray) -> int:
+        return int((np.abs(p.astype(np.int16) - usual) > BLANK_TOLERANCE).any(1).sum())
+    # Other pixels among the sample are other pixels of the image too: where they are already too many for a
+    # blank image (any photo, any screen of text), the full pass is not needed and the answer is the same.
+    if others(sample) >= BLANK_SHARE * len(pixels):
+        return None
+    if others(pixels) < BLANK_SHARE * len(pixels):
         return f"a blank {_colour_name(usual)} image"
     return None
 
 
-def _photo_cells(pixels: np.ndarray) -> np.ndarray:
-    """(rows, cols) bool: cells with at least PHOTO_COLOURS distinct colours."""
-    h, w = (pixels.shape[0] // CELL) * CELL, (pixels.shape[1] // CELL) * CELL
-    code = pixels[:h, :w].astype(np.int32)
-    code = (code[..., 0] << 16) | (code[..., 1] << 8) | code[..., 2]
-    cells = np.sort(code.reshape(h // CELL, CELL, w // CELL, CELL).transpose(0, 2, 1, 3)
+def _colour_codes(image: Image.Image) -> np.ndarray:
+    """(H, W) one number per colour: PIL's RGBX pixels read as 32-bit words (two pixels of one colour, one
+    number), with no arithmetic on the pixels."""
+    return np.asarray(image.convert("RGB").convert("RGBX")).view(np.uint32)[..., 0]
+
+
+def _photo_cells(code: np.ndarray) -> np.ndarray:
+    """(rows, cols) bool: cells with at least PHOTO_COLOURS distinct colours, or SMOOTH_COLOURS with no colour
+    covering SMOOTH_MODE of the cell. code: (H, W) colour codes."""
+    h, w = (code.shape[0] // CELL) * CELL, (code.shape[1] // CELL) * CELL
+    cells = np.sort(code[:h, :w].reshape(h // CELL, CELL, w // CELL, CELL).transpose(0, 2, 1, 3)
                     .reshape(h // CELL, w // CELL, CELL * CELL), axis=2)
     change = np.concatenate([np.ones(cells.shape[:2] + (1,), bool), np.diff(cells, axis=2) != 0], axis=2)
     distinct = change.sum(2)
-    index = np.arange(CELL * CELL)
-    run_start = np.maximum.accumulate(np.where(change, index, 0), axis=2)
-    commonest = (index - run_start + 1).max(2) / (CELL * CELL)      # share of the cell's commonest colour
-    return (distinct >= PHOTO_COLOURS) | ((distinct >= SMOOTH_COLOURS) & (commonest < SMOOTH_MODE))
+    photo = distinct >= PHOTO_COLOURS
+    # The commonest colour's share matters only for the cells in between, so it is measured for them alone.
+    between = ~photo & (distinct >= SMOOTH_COLOURS)
+    if between.any():
+        index = np.arange(CELL * CELL)
+        run_start = np.maximum.accumulate(np.where(change[between], index, 0), axis=1)
+        commonest = (index - run_start + 1).max(1) / (CELL * CELL)      # share of the cell's commonest colour
+        photo[between] = commonest < SMOOTH_MODE
+    return photo
 
 
 def photo_regions(image: Image.Image) -> list[Box]:
     """Boxes of the photos in an image, largest first; a photo that fills the image gives one box."""
-    cells = _photo_cells(np.asarray(image.convert("RGB")))
+    cells = _photo_cells(_colour_codes(image))
     if not cells.any():
         return []
     # Flat patches inside a photo (sky, a wall) are holes to fill; photos a gap apart stay apart.
