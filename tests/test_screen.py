@@ -146,3 +146,26 @@ def test_screenshots_on_the_clipboard_and_in_a_folder_are_read_as_screens_and_a_
         server.terminate()
         server.wait(10)
     assert s.stop() == 0
+
+
+def test_one_display_connection_serves_every_screenshot_and_each_shows_the_screen_as_it_is_now(xvfb, window_manager):
+    """The service keeps its screenshot connection open between key presses (opening one costs more than the
+    shot): a second shot must still show what changed, and after stop() the next shot connects again."""
+    import numpy as np
+    from assistant.screen import Screenshots
+    shots = Screenshots()
+    assert shots.start() == []
+    before = np.asarray(shots.grab()[0])
+    term = open_window("xterm", "-T", "Fresh", "-geometry", "60x10+0+0", "-bg", "red", "-e", "sleep 60", title="Fresh")
+    try:
+        time.sleep(0.5)
+        after = np.asarray(shots.grab()[0])
+        red = (after[..., 0] > 200) & (after[..., 1] < 60) & (after[..., 2] < 60)
+        was_red = (before[..., 0] > 200) & (before[..., 1] < 60) & (before[..., 2] < 60)
+        assert red.sum() > 10_000 and was_red.sum() == 0, (red.sum(), was_red.sum())
+        shots.stop()
+        again = np.asarray(shots.grab()[0])                # connects anew
+        assert ((again[..., 0] > 200) & (again[..., 1] < 60) & (again[..., 2] < 60)).sum() > 10_000
+    finally:
+        term.kill()
+        shots.stop()
