@@ -161,7 +161,7 @@ def train(args) -> int:
             scst.start = str(run_training(cfg))
             print(f"cross-entropy model: {scst.start}")
         best = train_scst(scst) if args.scst_epochs or args.scst_from else Path(scst.start)
-        # The hedge and abstention thresholds of the model it made, chosen on the same val split.
+        # How far to trust the captions of the model it made, learnt on the same val split.
         calibrate_checkpoint(best, cfg.data_dir, cfg.cache_dir)
     except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError, CalibrationError) as e:
         raise UserError(str(e)) from None

@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--heldout-scst", default=str(ROOT / "runs" / "heldout_scst" / "best.pt"),
                     help="the held-out model after the self-critical stage (main.py train --scst-from ...)")
     ap.add_argument("--only", metavar="LABEL", help="score only this model; the others' rows are kept")
-    ap.add_argument("--tune", action="store_true", help="choose the thresholds on the val split and stop")
+    ap.add_argument("--tune", action="store_true", help="measure grounding's precision at each threshold on the val split and stop")
     args = ap.parse_args()
     two_cores()
     from assistant.narrator import Narration

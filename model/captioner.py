@@ -25,7 +25,7 @@ class Caption:
 
     @property
     def confidence(self) -> float:
-        """Geometric-mean token probability, 0..1: what the hedge threshold is compared with."""
+        """Geometric-mean token probability, 0..1: what a number for model.hedge_below is compared with."""
         return math.exp(self.score)
 
 

@@ -32,7 +32,7 @@ class Checkpoint:
     grid: int
     trained: dict = field(default_factory=dict)     # how the model was made (epoch, val score, config)
     training: dict = field(default_factory=dict)    # resume state, in last.pt only
-    calibration: dict = field(default_factory=dict)  # the narrator's thresholds for this model (model/calibration.py)
+    calibration: dict = field(default_factory=dict)  # how far to trust this model's captions (model/calibration.py)
 
     def sha256(self) -> str:
         """The file's content hash: the same name can hold another model after retraining."""
