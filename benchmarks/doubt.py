@@ -29,7 +29,7 @@ SIGNALS = {
 
 def signals(checkpoint: Path, held_out: tuple) -> dict:
     """split -> (signals (n, 6), wrong (n,)) for val and test."""
-    from model.calibration import val_outcomes
+    from model.calibration import log_prob_signals, val_outcomes
     from model.checkpoint import load_checkpoint
     from model.concepts import mentions
     from model.data import DEFAULT_DATA, load_captions, split
@@ -52,12 +52,12 @@ def signals(checkpoint: Path, held_out: tuple) -> dict:
     for name in ("val", "test"):
         recs = split(records, name)
         x = rows(recs)
-        scores, tokens, wrong = val_outcomes(decoder, vocab, x, [r["captions"] for r in recs])
+        scores, words, wrong = val_outcomes(decoder, vocab, x, [r["captions"] for r in recs])
         with torch.inference_mode():
             p = encoder.classify(x)
             entropy = -(p * p.clamp_min(1e-12).log()).sum(1)
             near = (torch.nn.functional.normalize(x.mean(1), dim=1) @ bank.T).topk(10, dim=1).values
-        out[name] = (np.c_[scores, scores * tokens, p.max(1).values.numpy(), entropy.numpy(),
+        out[name] = (np.c_[log_prob_signals(scores, words), p.max(1).values.numpy(), entropy.numpy(),
                            near[:, 0].numpy(), near.mean(1).numpy()], wrong)
     return out
 

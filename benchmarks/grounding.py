@@ -113,7 +113,8 @@ def main() -> None:
     ap.add_argument("--heldout-scst", default=str(ROOT / "runs" / "heldout_scst" / "best.pt"),
                     help="the held-out model after the self-critical stage (main.py train --scst-from ...)")
     ap.add_argument("--only", metavar="LABEL", help="score only this model; the others' rows are kept")
-    ap.add_argument("--tune", action="store_true", help="measure grounding's precision at each threshold on the val split and stop")
+    ap.add_argument("--tune", action="store_true",
+                    help="measure grounding's precision at each threshold on the val split and stop")
     args = ap.parse_args()
     two_cores()
     from assistant.narrator import Narration
@@ -153,10 +154,12 @@ def main() -> None:
             print(label, variant, rows[-1][2:], {c: round(v * 100) for c, v in f1.items()}, flush=True)
             if variant == "no <unk>":
                 c = narration.calibration
-                for name, low, high in (("possibly", c.hedge_at, c.abstain_at), ("I can't tell", c.abstain_at, 2)):
+                bands = ((f"possibly (doubt {c.hedge_at:.2f} to {c.abstain_at:.2f})", c.hedge_at, c.abstain_at),
+                         (f"I can't tell (doubt {c.abstain_at:.2f} or more)", c.abstain_at, float("inf")))
+                for name, low, high in bands:
                     flagged = [low <= d < high for d in doubt]
                     tp = sum(f and w for f, w in zip(flagged, wrong))
-                    honesty.append([label, f"{name} (doubt {low:.2f}" + (f" to {high:.2f})" if high <= 1 else " or more)"), f"{100 * tp / max(1, sum(flagged)):.0f} %",
+                    honesty.append([label, name, f"{100 * tp / max(1, sum(flagged)):.0f} %",
                                     f"{100 * tp / max(1, sum(wrong)):.0f} %", f"{100 * np.mean(flagged):.0f} %"])
     # Rows of a model not scored this time (the held-out model is not always at hand) are kept, not lost.
     scored = {label for label, _ in models}

@@ -30,14 +30,14 @@ class CalibrationError(RuntimeError):
     """The doubt cannot be learnt here; the message says what is missing."""
 
 
-def _sigmoid(x: float) -> float:
+def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def features(score, tokens) -> np.ndarray:
-    """(n, 2): each caption's mean log-probability per token and its total, tokens counting the <end>."""
-    score, tokens = np.asarray(score, dtype=float), np.asarray(tokens, dtype=float)
-    return np.c_[score, score * tokens]
+def log_prob_signals(score, words) -> np.ndarray:
+    """(..., 2): each caption's mean log-probability per token and its total over its words and the <end>."""
+    score = np.asarray(score, dtype=float)
+    return np.stack([score, score * (np.asarray(words, dtype=float) + 1)], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,12 @@ class Calibration:
     hedge_at: float = HEDGE_AT
     abstain_at: float = ABSTAIN_AT
 
-    def doubt(self, score: float, words: int) -> float:
+    def doubt(self, score, words):
         """P(the caption names something that is not there), from its mean log-probability per token
-        (<end> included) and its number of words."""
-        (x,) = features([score], [words + 1])
-        return float(_sigmoid(self.per_token * x[0] + self.total * x[1] + self.bias))
+        (<end> included) and its number of words: a float for one caption, an array for arrays of them."""
+        x = log_prob_signals(score, words)
+        d = _sigmoid(self.per_token * x[..., 0] + self.total * x[..., 1] + self.bias)
+        return float(d) if np.ndim(d) == 0 else d
 
     def saved(self) -> dict:
         return asdict(self)
@@ -62,7 +63,8 @@ class Calibration:
     def from_thresholds(cls, hedge_below: float, abstain_below: float) -> "Calibration":
         """Confidence thresholds (geometric-mean word probability) as a doubt: the same captions are hedged
         and abstained on. doubt = sigmoid(log abstain_below - score) is one half exactly at abstain_below."""
-        return cls(-1.0, 0.0, float(np.log(abstain_below)), hedge_at=float(_sigmoid(np.log(abstain_below / hedge_below))))
+        return cls(-1.0, 0.0, float(np.log(abstain_below)),
+                   hedge_at=float(_sigmoid(np.log(abstain_below / hedge_below))))
 
 
 # What a checkpoint made before calibration existed is treated as: the confidence thresholds chosen on val
@@ -82,8 +84,8 @@ def for_checkpoint(ckpt) -> Calibration:
     return UNCALIBRATED
 
 
-def fit(scores, tokens, wrong) -> Calibration:
-    """The doubt from val captions: their mean log-probability, their tokens (with <end>), and whether each
+def fit(scores, words, wrong) -> Calibration:
+    """The doubt from val captions: their mean log-probability, their number of words, and whether each
     named a thing no reference mentions."""
     wrong = np.asarray(wrong, dtype=bool)
     if wrong.all() or not wrong.any():
@@ -91,13 +93,13 @@ def fit(scores, tokens, wrong) -> Calibration:
         rate = float(np.clip(wrong.mean(), 0.01, 0.99))
         return Calibration(0.0, 0.0, float(np.log(rate / (1 - rate))))
     from sklearn.linear_model import LogisticRegression
-    model = LogisticRegression(max_iter=1000).fit(features(scores, tokens), wrong)
+    model = LogisticRegression(max_iter=1000).fit(log_prob_signals(scores, words), wrong)
     (per_token, total), (bias,) = model.coef_[0], model.intercept_
     return Calibration(round(float(per_token), 5), round(float(total), 5), round(float(bias), 5))
 
 
-def val_outcomes(decoder, vocab, features_, references: list[list[str]], chunk: int = 250):
-    """(scores, tokens, wrong) of the captions the product would say (beam 3, no <unk>, no noun twice)."""
+def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: int = 250):
+    """(scores, words, wrong) of the captions the product would say (beam 3, no <unk>, no noun twice)."""
     import torch
     from model.concepts import WordNetMissing, _wordnet, false_subject, noun_mask, thing_noun
     from model.search import decode, never_said
@@ -107,17 +109,17 @@ def val_outcomes(decoder, vocab, features_, references: list[list[str]], chunk: 
         raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
     nouns = torch.tensor(noun_mask(vocab.itos))
     banned = never_said(vocab)
-    scores, tokens, wrong = [], [], []
+    scores, words, wrong = [], [], []
     with torch.inference_mode():
-        for i in range(0, len(features_), chunk):
-            found = decode(decoder, features_[i:i + chunk], vocab.start, vocab.end, BEAM, 20, banned=banned,
+        for i in range(0, len(features), chunk):
+            found = decode(decoder, features[i:i + chunk], vocab.start, vocab.end, BEAM, 20, banned=banned,
                            nouns=nouns)
             for d, refs in zip(found, references[i:i + chunk]):
                 text = vocab.decode(d.ids)
                 scores.append(d.score)
-                tokens.append(len(text.split()) + 1)
+                words.append(len(text.split()))
                 wrong.append(false_subject(text, refs, kind))
-    return np.array(scores), np.array(tokens), np.array(wrong)
+    return np.array(scores), np.array(words), np.array(wrong)
 
 
 def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | None = None,
@@ -137,16 +139,17 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
             cfg.cache_dir = cache_dir
         prepared = prepare_data(cfg)
     _, _, val = prepared
-    scores, tokens, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
-                                         val.references)
-    chosen = fit(scores, tokens, wrong)
-    doubt = np.array([chosen.doubt(s, t - 1) for s, t in zip(scores, tokens)])
+    scores, words, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
+                                        val.references)
+    chosen = fit(scores, words, wrong)
+    doubt = chosen.doubt(scores, words)
     abstained, hedged = doubt >= chosen.abstain_at, (doubt >= chosen.hedge_at) & (doubt < chosen.abstain_at)
     write_calibration(checkpoint, {**chosen.saved(), "val_captions": len(wrong), "val_wrong": float(wrong.mean()),
                                    "abstain_share": float(abstained.mean()), "hedge_share": float(hedged.mean()),
                                    "abstain_precision": float(wrong[abstained].mean()) if abstained.any() else None,
                                    "abstain_recall": float(wrong[abstained].sum() / max(1, wrong.sum()))})
+    caught = 100 * wrong[abstained].mean() if abstained.any() else 0
     log(f"calibrated on {len(wrong)} val captions ({100 * wrong.mean():.1f} % name something no reference does): "
-        f"'I can't tell' for {100 * abstained.mean():.1f} % of them ({100 * wrong[abstained].mean() if abstained.any() else 0:.0f} % "
-        f"of those wrong), 'possibly' for {100 * hedged.mean():.1f} %")
+        f"'I can't tell' for {100 * abstained.mean():.1f} % of them ({caught:.0f} % of those wrong), "
+        f"'possibly' for {100 * hedged.mean():.1f} %")
     return chosen

@@ -17,7 +17,7 @@ def test_doubt_is_the_chance_a_caption_is_wrong_and_grows_with_every_thing_a_cap
     words = rng.integers(4, 16, 6000)
     total = score * (words + 1)
     truth = 1 / (1 + np.exp(-(-1.5 * score - 0.2 * total - 3.0)))          # a known P(wrong)
-    c = fit(score, words + 1, rng.uniform(size=score.size) < truth)
+    c = fit(score, words, rng.uniform(size=score.size) < truth)
     doubt = np.array([c.doubt(s, w) for s, w in zip(score, words)])
     assert np.abs(doubt - truth).max() < 0.06                               # the fitted chance is the true one
     assert c.doubt(-1.0, 15) > c.doubt(-1.0, 5)        # as sure per word, but naming more: more doubt
@@ -25,8 +25,8 @@ def test_doubt_is_the_chance_a_caption_is_wrong_and_grows_with_every_thing_a_cap
 
 
 def test_a_model_that_is_always_or_never_wrong_gets_its_rate_as_doubt_and_old_thresholds_keep_their_meaning():
-    score, tokens = np.linspace(-2, -0.2, 50), np.full(50, 9)
-    always, never = fit(score, tokens, np.ones(50, bool)), fit(score, tokens, np.zeros(50, bool))
+    score, words = np.linspace(-2, -0.2, 50), np.full(50, 8)
+    always, never = fit(score, words, np.ones(50, bool)), fit(score, words, np.zeros(50, bool))
     assert always.doubt(-0.2, 8) >= always.abstain_at and never.doubt(-2.0, 8) < never.hedge_at
     # A checkpoint calibrated with confidence thresholds abstains and hedges on the same captions as before.
     old = Calibration.from_thresholds(hedge_below=0.6, abstain_below=0.5)
