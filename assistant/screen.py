@@ -34,7 +34,7 @@ class Screenshots:
         try:
             import mss
             if self._sct is None:
-                self._sct = mss.mss()
+                self._sct = mss.MSS()
             monitors = self._sct.monitors
             target = monitors[0] if monitor == "all" or len(monitors) < 2 else monitors[1]
             # Asking where the pointer is costs a connection of its own: only worth it with monitors to choose from.

@@ -169,17 +169,40 @@ def window_manager(xvfb):
     import time
     if not shutil.which("openbox"):
         pytest.fail("openbox is not installed: run `bash install.sh --test`")
-    proc = subprocess.Popen(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from Xlib import X, display
+    from Xlib import X, display, error
     d = display.Display()
-    end = time.time() + 10
-    while time.time() < end and not d.screen().root.get_full_property(d.intern_atom("_NET_SUPPORTING_WM_CHECK"),
-                                                                       X.AnyPropertyType):
+    root, check, selection = d.screen().root, d.intern_atom("_NET_SUPPORTING_WM_CHECK"), d.intern_atom("WM_S0")
+
+    def managing() -> bool:
+        # A window manager that has exited leaves its check window's id on the root window (and the next one may
+        # get the same id), so the property alone proves nothing: the WM_S0 selection has an owner only while a
+        # window manager runs, and the check window must exist. Windows mapped before that may never get focus.
+        if d.get_selection_owner(selection) == X.NONE:
+            return False
+        prop = root.get_full_property(check, X.AnyPropertyType)
+        if not prop or not len(prop.value):
+            return False
+        try:
+            d.create_resource_object("window", prop.value[0]).get_geometry()
+            return True
+        except error.XError:
+            return False
+
+    proc = subprocess.Popen(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + 20
+    while not managing():
+        if time.time() > end or proc.poll() is not None:
+            d.close()
+            proc.kill()
+            pytest.fail("openbox did not take over the test display")
         time.sleep(0.1)
-    d.close()
     yield proc
     proc.terminate()
     proc.wait(10)
+    end = time.time() + 10               # the server lets go of its windows once it sees the connection close
+    while d.get_selection_owner(selection) != X.NONE and time.time() < end:
+        time.sleep(0.05)
+    d.close()
 
 
 def open_window(*command, title: str, timeout: float = 20):
