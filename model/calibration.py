@@ -7,9 +7,15 @@ log-probability, per word and in total. Per word alone misses that every extra
 thing a caption names is one more chance to be wrong; the total alone misses
 that a short caption of unlikely words is a guess. Both are known for every
 caption Iris has ever said, cached ones too. Other out-of-domain signals were
-measured beside them and left out (benchmarks/results/doubt.md): the ImageNet
-head's entropy and top probability, and the distance of the photo's features to
-the training photos', which would also have to ship a bank of training features.
+measured beside them and left out of the doubt (benchmarks/results/doubt.md): the
+ImageNet head's entropy and top probability, and the distance of the photo's
+features to the training photos'. Among photos like the training ones they add
+little.
+
+But the doubt was learnt on such photos only, so it says nothing about an image
+unlike all of them (a gradient, noise, the moon): there a caption can be fluent,
+sure and false. model/familiarity.py tells those images apart by a feature
+distance, and calibrate() learns its limit too.
 
 Doubt means the same thing for every model, so the rules are fixed:
 - "I can't tell" where a caption is at least as likely wrong as right;
@@ -124,8 +130,10 @@ def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: i
 
 def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | None = None,
               log=print, prepared=None) -> Calibration:
-    """Learn the doubt on the checkpoint's own val split and write it into the checkpoint."""
+    """Learn the doubt on the checkpoint's own val split, and which images are unlike its training photos,
+    and write both into the checkpoint."""
     import torch
+    from model import familiarity
     from model.checkpoint import load_checkpoint, write_calibration
     from model.train import TrainConfig, prepare_data
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
@@ -138,7 +146,8 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
         if cache_dir:
             cfg.cache_dir = cache_dir
         prepared = prepare_data(cfg)
-    _, _, val = prepared
+    _, train, val = prepared
+    familiar = familiarity.fit(familiarity.pooled(train.features), familiarity.pooled(val.features))
     scores, words, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
                                         val.references)
     chosen = fit(scores, words, wrong)
@@ -147,9 +156,11 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
     write_calibration(checkpoint, {**chosen.saved(), "val_captions": len(wrong), "val_wrong": float(wrong.mean()),
                                    "abstain_share": float(abstained.mean()), "hedge_share": float(hedged.mean()),
                                    "abstain_precision": float(wrong[abstained].mean()) if abstained.any() else None,
-                                   "abstain_recall": float(wrong[abstained].sum() / max(1, wrong.sum()))})
+                                   "abstain_recall": float(wrong[abstained].sum() / max(1, wrong.sum())),
+                                   "familiar": familiar.saved()})
     caught = 100 * wrong[abstained].mean() if abstained.any() else 0
     log(f"calibrated on {len(wrong)} val captions ({100 * wrong.mean():.1f} % name something no reference does): "
         f"'I can't tell' for {100 * abstained.mean():.1f} % of them ({caught:.0f} % of those wrong), "
-        f"'possibly' for {100 * hedged.mean():.1f} %")
+        f"'possibly' for {100 * hedged.mean():.1f} %; images further than {familiar.limit:.1f} from the "
+        f"{len(train.features)} training photos' features are unfamiliar")
     return chosen

@@ -11,6 +11,7 @@ from model.calibration import for_checkpoint
 from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_mask
 from model.encoder import Encoder, normalise, resizer
+from model.familiarity import Familiarity
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
 
@@ -22,6 +23,7 @@ class Caption:
     alphas: torch.Tensor | None   # (len(words), grid*grid) attention per word
     grid: int
     concepts: tuple = ()  # (plain word, probability) the encoder's ImageNet head sees, most likely first
+    novelty: float | None = None   # 1 or more: unlike the model's training photos (model/familiarity.py)
 
     @property
     def confidence(self) -> float:
@@ -54,6 +56,10 @@ class Captioner:
         self.nouns = torch.tensor(nouns, device=self.device) if nouns else None
         self.class_words = concept_words()            # None when the class list is not installed
         self.calibration = for_checkpoint(ckpt)       # how unsure is "possibly", and "I can't tell", for this model
+        # None for a checkpoint calibrated before familiarity was learnt: then no image is called unfamiliar.
+        self.familiar = Familiarity.from_saved(ckpt.calibration.get("familiar"))
+        if self.familiar is not None:
+            self.familiar = self.familiar.to(self.device)
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
                           f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}")
@@ -70,8 +76,9 @@ class Captioner:
             found = decode(self.decoder, features, v.start, v.end, beam, self.max_length, banned=self.banned,
                            nouns=self.nouns)
             concepts = self.concepts(features)
-        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c)
-                for d, c in zip(found, concepts)]
+            novelty = self.familiar.novelty(features) if self.familiar is not None else [None] * len(features)
+        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n)
+                for d, c, n in zip(found, concepts, novelty)]
 
     def concepts(self, features: torch.Tensor, top: int = 3) -> list[tuple]:
         """For each image, its top plain-word concepts with their summed class probabilities."""
