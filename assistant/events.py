@@ -40,6 +40,7 @@ class Described:
     model: str = ""               # what produced the words (the history cache key)
     mtime_ns: int | None = None   # the file's modification time, for catching up without repeats
     concepts: tuple = ()          # (plain word, probability) from the encoder's ImageNet head, most likely first
+    novelty: float | None = None  # 1 or more: unlike the photos the model learnt from (model/familiarity.py)
 
     @property
     def confidence(self) -> float:
@@ -72,6 +73,7 @@ class PhotoSeen:
     caption: str
     score: float
     concepts: tuple = ()
+    novelty: float | None = None
 
     @property
     def confidence(self) -> float:

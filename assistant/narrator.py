@@ -82,17 +82,23 @@ class Narration:
     def photo_words(self, result) -> str:
         """A caption as Iris says it, kept true to what the classifier sees:
         - a confident concept the caption does not name replaces the caption ("a photo of a cat");
+        - an image unlike every photo the model learnt from (a gradient, noise, a drawing) never gets its
+          caption: only a confident everyday category is said, or "I can't tell what this image shows";
         - a caption at least as likely wrong as right is not said: "I can't tell", with an everyday category
           the classifier half-sees ("it may be a dog");
         - a caption wrong one time in three or more is hedged ("possibly ...")."""
         top = result.concepts[0] if result.concepts else None
-        if top and top[1] >= (GROUNDED if top[0] in CATEGORY_WORDS else GROUNDED_ANY) \
-                and not mentions(result.caption, [top[0]]):
+        category = top is not None and top[0] in CATEGORY_WORDS
+        if result.novelty is not None and result.novelty >= 1:
+            # The rarer classes were trusted at GROUNDED_ANY on photos; on noise the head is as sure of "doormat".
+            return f"a photo of {_with_article(top[0])}" if category and top[1] >= GROUNDED \
+                else "I can't tell what this image shows"
+        if top and top[1] >= (GROUNDED if category else GROUNDED_ANY) and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
         doubt = self.calibration.doubt(result.score, len(result.caption.split()))
         if doubt >= self.calibration.abstain_at:
             # Only an everyday category is offered: a rare class this unsure ("oxygen mask") misleads.
-            if top and top[0] in CATEGORY_WORDS and top[1] >= MAY_BE:
+            if category and top[1] >= MAY_BE:
                 return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"
             return "I can't tell what this photo shows"
         unsure = result.confidence < self.hedge_below if self.hedge_below is not None \

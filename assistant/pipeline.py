@@ -129,7 +129,8 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 request = Request("file", path=r.key)
                 if r.look.kind == "photo":
                     r.caption = next(captions)
-                    r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts)
+                    r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts,
+                                        novelty=r.caption.novelty)
                 else:
                     r.event = seer.finish(r.image, request, None, None, r.look)
                     r.image = r.image if keep_images else None

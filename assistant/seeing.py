@@ -20,13 +20,14 @@ PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is tha
 MIN_WORDS = 5         # an image with fewer words read than this, and little photo, is still treated as a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 
-# (images, their pixel hashes or None) -> (words, score, concepts) for each image
-Caption = Callable[[list[Image.Image], list[str | None]], list[tuple[str, float, tuple]]]
+# (images, their pixel hashes or None) -> (words, score, concepts, novelty) for each image
+Caption = Callable[[list[Image.Image], list[str | None]], list[tuple[str, float, tuple, float | None]]]
 
 
 def captioner_words(captioner, beam_size: int | None = None) -> Caption:
     """A Caption straight from the model, with no cache in front (the command line, the web page)."""
-    return lambda images, digests: [(c.text, c.score, c.concepts) for c in captioner.caption(images, beam_size)]
+    return lambda images, digests: [(c.text, c.score, c.concepts, c.novelty)
+                                    for c in captioner.caption(images, beam_size)]
 
 
 @dataclass(frozen=True)
@@ -70,18 +71,18 @@ class Seer:
         return [self.finish(*item, looks[i], captions.get(i)) for i, item in enumerate(items)]
 
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
-        """The event, given the look and, for a photo, its (words, score, concepts)."""
+        """The event, given the look and, for a photo, its (words, score, concepts, novelty)."""
         ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
-            words, score, concepts = caption or self.caption([image], [digest])[0]
-            return Described(request.source, words, score, **ids, concepts=concepts)
+            words, score, concepts, novelty = caption or self.caption([image], [digest])[0]
+            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty)
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
         if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
-            [(words, score, concepts)] = self.caption([image], [digest])   # little text: a photo after all
-            return Described(request.source, words, score, **ids, concepts=concepts)
+            [(words, score, concepts, novelty)] = self.caption([image], [digest])   # little text: a photo after all
+            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
         photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \

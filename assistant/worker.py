@@ -32,7 +32,7 @@ def _mtime_ns(path: Path) -> int | None:
 class Worker:
     def __init__(self, captioner_factory: Callable, emit: Callable[[Result], None], cache=None,
                  ocr_factory: Callable = Ocr, on_ready: Callable = lambda captioner: None):
-        """cache: anything with cached(digest, model) -> (caption, score, concepts) or None (the history).
+        """cache: anything with cached(digest, model) -> (caption, score, concepts, novelty) or None (the history).
         on_ready(captioner) runs on the worker thread once the model is loaded, before the first result."""
         self.factory, self.emit, self.cache, self.on_ready = captioner_factory, emit, cache, on_ready
         self.seer = Seer(self._caption, ocr_factory)
@@ -99,7 +99,7 @@ class Worker:
                 self._wake.clear()
 
     def _caption(self, images: list, digests: list) -> list[tuple[str, float, tuple]]:
-        """(words, score, concepts) for each image, from the cache where the same model saw the same pixels.
+        """(words, score, concepts, novelty) for each image, from the cache where the same model saw the same pixels.
         Images arrive with their pixel hash when the caller has one; only the rest (screen regions) are hashed."""
         key = self.captioner.words_key
         found = [self.cache.cached(d or image_hash(im), key) for im, d in zip(images, digests)] if self.cache \
@@ -107,7 +107,7 @@ class Worker:
         fresh = [i for i, hit in enumerate(found) if hit is None]
         if fresh:
             for i, cap in zip(fresh, self.captioner.caption([images[i] for i in fresh])):
-                found[i] = (cap.text, cap.score, cap.concepts)
+                found[i] = (cap.text, cap.score, cap.concepts, cap.novelty)
         return found
 
     def _one_urgent(self) -> bool:

@@ -144,12 +144,14 @@ class ServiceProcess:
 
 @pytest.fixture
 def service_factory(tmp_path, tiny_checkpoint):
-    """Start assistants with the tiny model, speech to WAV files; each is stopped at the end of the test."""
+    """Start assistants with the tiny model (or the checkpoint given), speech to WAV files; each is stopped at
+    the end of the test."""
     started = []
 
-    def start(extra_toml: str = "", env=None, beam: int = 1, speech_extra: str = "", prefix=()) -> ServiceProcess:
+    def start(extra_toml: str = "", env=None, beam: int = 1, speech_extra: str = "", prefix=(),
+              checkpoint=None) -> ServiceProcess:
         speech = tmp_path / "speech"
-        toml = (f'[model]\ncheckpoint = "{tiny_checkpoint}"\nbeam_size = {beam}\n'
+        toml = (f'[model]\ncheckpoint = "{checkpoint or tiny_checkpoint}"\nbeam_size = {beam}\n'
                 f'[speech]\noutput_dir = "{speech}"\n{speech_extra}' + extra_toml)
         s = ServiceProcess(toml, tmp_path, env, prefix)
         started.append(s)

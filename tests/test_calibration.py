@@ -52,6 +52,9 @@ def test_calibrate_writes_the_doubt_into_the_checkpoint_and_the_narrator_uses_it
     captioner = Captioner(model, "cpu", beam_size=1)
     assert captioner.calibration == for_checkpoint(read_checkpoint(model)) != UNCALIBRATED
     assert captioner.calibration.bias == saved["bias"]
+    # ... and which images are unlike its training photos: the val photos it was calibrated on mostly are not.
+    assert saved["familiar"]["limit"] > 0 and captioner.familiar is not None
+    assert captioner.familiar.limit == saved["familiar"]["limit"]
     # hedge_below = "auto" (the default) takes the model's doubt; a number in the settings overrides the hedge only
     auto = _narration(load(None), captioner)
     assert auto.calibration == captioner.calibration and auto.hedge_below is None

@@ -188,3 +188,23 @@ def test_a_model_s_own_doubt_decides_and_a_caption_that_names_more_is_doubted_mo
     assert n.photo_words(Described("file", long, per_word)) == "I can't tell what this photo shows"
     n.calibrate(Calibration(per_token=0.0, total=-0.5, bias=-3.0), hedge_setting=0.7)    # a number: the hedge
     assert n.photo_words(Described("file", short, per_word)) == "possibly " + short      # is on confidence
+
+
+def test_an_image_unlike_every_training_photo_never_gets_its_caption():
+    n = narration()
+    gradient = Described("file", "two children are playing in a pool", SURE, concepts=(("shower curtain", 0.1),),
+                         novelty=1.3)
+    assert n.photo_words(gradient) == "I can't tell what this image shows"
+    # On noise the ImageNet head can be as sure of a rare class as it is of a tripod in a photo: not said.
+    noise = Described("file", "a man is standing on a street", SURE, concepts=(("doormat", 0.73),), novelty=1.4)
+    assert n.photo_words(noise) == "I can't tell what this image shows"
+    cat = Described("file", "a woman is sitting on a wall", SURE, concepts=(("cat", 0.75),), novelty=1.1)
+    assert n.photo_words(cat) == "a photo of a cat"                            # an everyday category still is
+    named = Described("file", "a dog runs on the grass", SURE, concepts=(("dog", 0.9),), novelty=1.1)
+    assert n.photo_words(named) == "a photo of a dog"                          # never the caption, even naming it
+    unsure_cat = Described("file", "a woman is sitting on a wall", SURE, concepts=(("cat", 0.3),), novelty=1.1)
+    assert n.photo_words(unsure_cat) == "I can't tell what this image shows"  # no "it may be" either
+    familiar = Described("file", "a dog runs on the grass", SURE, concepts=(("dog", 0.9),), novelty=0.8)
+    assert n.photo_words(familiar) == "a dog runs on the grass"
+    inside = PhotoSeen(Box(0, 0, 200, 100), "a man is riding a wave", SURE, (), 2.0)   # a photo on a screen
+    assert n.photo_words(inside) == "I can't tell what this image shows"

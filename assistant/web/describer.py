@@ -65,7 +65,7 @@ class Describer:
                 event = self.seer.finish(image, request, None, None, lk)
                 return Description(self.narration.words(event), lk.kind)
             [cap] = self.captioner.caption([image])
-        event = Described("web", cap.text, cap.score, concepts=cap.concepts)
+        event = Described("web", cap.text, cap.score, concepts=cap.concepts, novelty=cap.novelty)
         text = self.narration.photo_words(event)
         maps = []
         if cap.alphas is not None and text.removeprefix("possibly ") == cap.text:   # maps only for the model's words
