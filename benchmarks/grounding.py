@@ -8,7 +8,8 @@ For each model and each way of choosing the words:
   no <unk>            <unk> masked in search
   + no noun twice     also no noun said twice in a caption
   what Iris says      no <unk>, no noun twice, then the narrator: grounded in the ImageNet head's concepts,
-                      hedged, or "I can't tell" (assistant/narrator.py)
+                      hedged, or "I can't tell", and an image unlike the training photos never gets its
+                      caption (assistant/narrator.py, model/familiarity.py)
 it reports BLEU-4 / METEOR / CIDEr of the words, the held-out concepts' mean F1 (does
 the description name the concept when a reference does), and the false subject rate
 (the description names a person, animal or thing that no reference mentions). Then how
@@ -41,7 +42,9 @@ def concept_f1(descriptions, references) -> dict[str, float]:
     return out
 
 
-def describe_all(captioner_parts, feats, variant, narration):
+def describe_all(captioner_parts, feats, variant, narration, familiar=None):
+    """What each variant says; "what Iris says" also tells unfamiliar images apart with the model's own
+    familiarity (model/familiarity.py), as the product does."""
     from assistant.events import Described
     from model.concepts import group
     from model.search import decode, never_said
@@ -54,12 +57,13 @@ def describe_all(captioner_parts, feats, variant, narration):
             found = decode(decoder, x, vocab.start, vocab.end, 3, 20, banned=banned,
                            nouns=nouns if variant in ("+ no noun twice", "what Iris says") else None)
             probs = encoder.classify(x).tolist()
-        for d, p in zip(found, probs):
+            novelty = familiar.novelty(x) if familiar is not None else [None] * len(x)
+        for d, p, n in zip(found, probs, novelty):
             text = vocab.decode(d.ids)
             doubts.append(narration.calibration.doubt(d.score, len(text.split())))
             if variant == "what Iris says":
                 concepts = group(class_words, p)
-                text = narration.photo_words(Described("file", text, d.score, concepts=concepts))
+                text = narration.photo_words(Described("file", text, d.score, concepts=concepts, novelty=n))
             out.append(text)
     return out, doubts
 
@@ -120,6 +124,7 @@ def main() -> None:
     from assistant.narrator import Narration
     from model.calibration import for_checkpoint
     from model.checkpoint import read_checkpoint
+    from model.familiarity import Familiarity
     from config import load
     from model.checkpoint import SHIPPED
     from model.concepts import _wordnet, concept_words, mentions, noun_mask, thing_noun
@@ -138,11 +143,13 @@ def main() -> None:
     for label, path in models:
         decoder, vocab, encoder, test, feats = split_features(path, "test")
         narration.calibrate(for_checkpoint(read_checkpoint(path)), settings.model.hedge_below)   # the model's own
+        familiar = Familiarity.from_saved(read_checkpoint(path).calibration.get("familiar"))
         nouns = torch.tensor(noun_mask(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]
         for variant in ("old search", "no <unk>", "+ no noun twice", "what Iris says"):
-            said, doubt = describe_all((decoder, vocab, encoder, class_words, nouns), feats, variant, narration)
+            said, doubt = describe_all((decoder, vocab, encoder, class_words, nouns), feats, variant, narration,
+                                       familiar)
             spoken = [s.removeprefix("possibly ") for s in said]
             scores = coco_scores(spoken, refs)
             f1 = concept_f1([spoken[i] for i in novel], [refs[i] for i in novel])
