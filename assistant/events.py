@@ -41,6 +41,7 @@ class Described:
     mtime_ns: int | None = None   # the file's modification time, for catching up without repeats
     concepts: tuple = ()          # (plain word, probability) from the encoder's ImageNet head, most likely first
     novelty: float | None = None  # 1 or more: unlike the photos the model learnt from (model/familiarity.py)
+    colours: tuple | None = None  # its main plain colours, () for many (assistant/layout.py); None: not looked at
 
     @property
     def confidence(self) -> float:

@@ -45,15 +45,41 @@ class Box:
         return self.left <= x < self.left + self.width and self.top <= y < self.top + self.height
 
 
+HUES = ((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "cyan"), (260, "blue"), (300, "purple"),
+        (340, "pink"), (361, "red"))      # upper hue limit in degrees, plain name
+MAIN_SHARE = 0.2          # a colour covering this share of an image is one of its main colours
+MAIN_MOST = 3             # at most this many are named ...
+MAIN_TOGETHER = 0.6       # ... and together they must cover this share ("mostly"); else the image has many colours
+
+
+def _colour_names(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 -> (N,) plain colour names: greys by lightness, other colours by hue, "dark" below a level."""
+    rgb = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
+    c = rgb.astype(np.int16)
+    lum = 0.299 * c[:, 0] + 0.587 * c[:, 1] + 0.114 * c[:, 2]
+    hue = np.asarray(Image.fromarray(rgb[None]).convert("HSV"))[0, :, 0].astype(float) * 360 / 255
+    limits = np.array([limit for limit, _ in HUES])
+    names = np.array([n for _, n in HUES], dtype=object)[np.searchsorted(limits, hue, side="right")]
+    names = np.where(c.max(1) < 100, "dark " + names, names)
+    grey = np.select([lum < 40, lum > 215, lum < 110], ["black", "white", "dark grey"], "grey")
+    return np.where(c.max(1) - c.min(1) < 30, grey, names)
+
+
 def _colour_name(rgb) -> str:
-    r, g, b = (int(v) for v in rgb)
-    lum = 0.299 * r + 0.587 * g + 0.114 * b
-    if max(r, g, b) - min(r, g, b) < 30:
-        return "black" if lum < 40 else "white" if lum > 215 else "dark grey" if lum < 110 else "grey"
-    hue = Image.new("RGB", (1, 1), (r, g, b)).convert("HSV").getpixel((0, 0))[0] * 360 / 255
-    name = next(n for limit, n in ((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "cyan"),
-                                   (260, "blue"), (300, "purple"), (340, "pink"), (361, "red")) if hue < limit)
-    return f"dark {name}" if max(r, g, b) < 100 else name
+    return str(_colour_names(np.asarray(rgb)[None])[0])
+
+
+def main_colours(image: Image.Image) -> tuple[str, ...]:
+    """The plain colours that each cover MAIN_SHARE of the image and together most of it, most first; () when
+    no few colours do (noise, a busy picture): it has many. Pixels only, so what it says is true of any image.
+    The hue bands are not equal (green is widest), which is why a colour must also be common, not only first."""
+    # Sampled, not averaged: averaging turns coloured noise into grey.
+    small = np.asarray(image.convert("RGB").resize((64, 48), Image.Resampling.NEAREST)).reshape(-1, 3)
+    names, counts = np.unique(_colour_names(small), return_counts=True)
+    main = [(n, k) for n, k in zip(names, counts) if k >= MAIN_SHARE * len(small)]
+    if not main or len(main) > MAIN_MOST or sum(k for _, k in main) < MAIN_TOGETHER * len(small):
+        return ()
+    return tuple(str(n) for n, _ in sorted(main, key=lambda nk: -nk[1]))
 
 
 def blank(image: Image.Image) -> str | None:

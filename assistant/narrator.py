@@ -63,6 +63,16 @@ def _with_article(word: str) -> str:
     return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
+def _colours(colours: tuple | None) -> str:
+    """What an image's pixels show for certain, said after "I can't tell": its main colours, or that it has
+    many. Nothing where they were not looked at."""
+    if colours is None:
+        return ""
+    if not colours:
+        return "; it has many colours"
+    return "; it is mostly " + (colours[0] if len(colours) == 1 else ", ".join(colours[:-1]) + " and " + colours[-1])
+
+
 class Narration:
     def __init__(self, burst_seconds: float, calibration: Calibration = UNCALIBRATED):
         """calibration: how far to trust a caption of the loaded model (model/calibration.py); calibrate()
@@ -91,8 +101,9 @@ class Narration:
         category = top is not None and top[0] in CATEGORY_WORDS
         if result.novelty is not None and result.novelty >= 1:
             # The rarer classes were trusted at GROUNDED_ANY on photos; on noise the head is as sure of "doormat".
-            return f"a photo of {_with_article(top[0])}" if category and top[1] >= GROUNDED \
-                else "I can't tell what this image shows"
+            if category and top[1] >= GROUNDED:
+                return f"a photo of {_with_article(top[0])}"
+            return "I can't tell what this image shows" + _colours(getattr(result, "colours", None))
         if top and top[1] >= (GROUNDED if category else GROUNDED_ANY) and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
         doubt = self.calibration.doubt(result.score, len(result.caption.split()))

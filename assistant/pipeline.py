@@ -26,6 +26,7 @@ from PIL import Image
 
 from assistant.events import Described, Request
 from assistant.images import ImageError, open_image
+from assistant.layout import main_colours
 from assistant.ocr import Ocr
 from assistant.seeing import Seer, captioner_words, look
 from model.captioner import Caption, Captioner
@@ -42,6 +43,7 @@ class Result:
     error: str | None = None           # why it could not be read (ImageError.reason, without the path)
     image: Image.Image | None = None   # kept only when asked (attention plots), and for pages until read
     look: Any = None
+    colours: tuple | None = None       # a photo's main colours, taken while its image is at hand
 
 
 class _Stages:
@@ -101,7 +103,8 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 lk = look(image, Request("file", path=key))
                 if lk.kind == "photo":
                     pixels.append(captioner.prepare(image))
-                batch.append(Result(key, image=image if keep_images or lk.kind == "page" else None, look=lk))
+                batch.append(Result(key, image=image if keep_images or lk.kind == "page" else None, look=lk,
+                                    colours=main_colours(image) if lk.kind == "photo" else None))
             except ImageError as e:
                 batch.append(Result(key, error=e.reason))
             if len(batch) == batch_size:
@@ -130,7 +133,7 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 if r.look.kind == "photo":
                     r.caption = next(captions)
                     r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts,
-                                        novelty=r.caption.novelty)
+                                        novelty=r.caption.novelty, colours=r.colours)
                 else:
                     r.event = seer.finish(r.image, request, None, None, r.look)
                     r.image = r.image if keep_images else None

@@ -13,7 +13,7 @@ from typing import Callable
 from PIL import Image
 
 from assistant.events import Blank, Described, PhotoSeen, Request, ScreenRead
-from assistant.layout import Box, blank, photo_regions, photo_share
+from assistant.layout import Box, blank, main_colours, photo_regions, photo_share
 
 PHOTO_FILE = 0.5      # an image (a file, the clipboard) whose photo regions cover this much is a photo
 PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is that photo (a full-screen viewer)
@@ -77,12 +77,14 @@ class Seer:
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
             words, score, concepts, novelty = caption or self.caption([image], [digest])[0]
-            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty)
+            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
+                             colours=main_colours(image))
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
         if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
             [(words, score, concepts, novelty)] = self.caption([image], [digest])   # little text: a photo after all
-            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty)
+            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
+                             colours=main_colours(image))
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
         photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \

@@ -1,6 +1,7 @@
 """The narrator's policy, with fake results in and sentences out (no model, no X server):
 hedging, prefixes, burst summaries, catching up, and what Repeat repeats."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.events import Blank, Described, Failed, PhotoSeen, ScreenRead
@@ -195,6 +196,11 @@ def test_an_image_unlike_every_training_photo_never_gets_its_caption():
     gradient = Described("file", "two children are playing in a pool", SURE, concepts=(("shower curtain", 0.1),),
                          novelty=1.3)
     assert n.photo_words(gradient) == "I can't tell what this image shows"
+    # What the pixels show for certain is said with it: the main colours, or that there are many.
+    assert n.photo_words(replace(gradient, colours=("blue", "orange"))) == \
+        "I can't tell what this image shows; it is mostly blue and orange"
+    assert n.photo_words(replace(gradient, colours=("grey",))) == "I can't tell what this image shows; it is mostly grey"
+    assert n.photo_words(replace(gradient, colours=())) == "I can't tell what this image shows; it has many colours"
     # On noise the ImageNet head can be as sure of a rare class as it is of a tripod in a photo: not said.
     noise = Described("file", "a man is standing on a street", SURE, concepts=(("doormat", 0.73),), novelty=1.4)
     assert n.photo_words(noise) == "I can't tell what this image shows"

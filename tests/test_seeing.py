@@ -67,3 +67,19 @@ def test_test_photos_of_the_held_out_concepts_are_named_by_the_grounded_path():
         assert (kept or said.startswith("I can't tell")) if mentions(cap.text, [concept]) else not kept, \
             (name, cap.text, said)
     assert not all(mentions(c.text, [concept]) for c, concept in zip(caps, cases.values()))   # grounding was needed
+
+
+def test_main_colours_are_those_that_cover_most_of_an_image_and_a_busy_one_has_many():
+    import numpy as np
+    from assistant.layout import main_colours
+    split = Image.new("RGB", (300, 200), (20, 60, 200))
+    ImageDraw.Draw(split).rectangle((200, 0, 300, 200), fill=(250, 150, 0))         # a third orange
+    assert main_colours(split) == ("blue", "orange")
+    assert main_colours(Image.new("RGB", (50, 50), (128, 128, 128))) == ("grey",)
+    noise = np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    assert main_colours(Image.fromarray(noise)) == ()                                  # every hue: many colours
+    confetti = Image.new("RGB", (400, 300), "white")
+    draw = ImageDraw.Draw(confetti)
+    for i, colour in enumerate(("red", "blue", "green", "yellow", "purple", "orange", "black", "pink")):
+        draw.rectangle((i * 50, 0, i * 50 + 49, 299), fill=colour)
+    assert main_colours(confetti) == ()
