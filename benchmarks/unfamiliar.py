@@ -43,6 +43,7 @@ def main() -> None:
     from PIL import Image
     from assistant.commands import _narration
     from assistant.events import Described
+    from assistant.layout import main_colours
     from config import load
     from made_images import FAMILIES, made
     from model.captioner import Captioner
@@ -53,7 +54,8 @@ def main() -> None:
         caps = []
         for i in range(0, len(images), 16):
             caps += captioner.caption(images[i:i + 16])
-        now = [Described("file", c.text, c.score, concepts=c.concepts, novelty=c.novelty) for c in caps]
+        now = [Described("file", c.text, c.score, concepts=c.concepts, novelty=c.novelty, colours=main_colours(im))
+               for c, im in zip(caps, images)]
         return now, [replace(d, novelty=None) for d in now]
 
     rows = []
