@@ -52,12 +52,17 @@ def active_window() -> WindowInfo | None:
         return None
     try:
         root = d.screen().root
+        # The window manager's own hidden check window (titled "Openbox", say) holds the focus when no
+        # application window does: it is not a window the user sees, so it is never named.
+        check = root.get_full_property(d.intern_atom("_NET_SUPPORTING_WM_CHECK"), X.AnyPropertyType)
+        hidden = {check.value[0]} if check and len(check.value) else set()
         active = root.get_full_property(d.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
-        if active and active.value and active.value[0]:
+        if active and active.value and active.value[0] and active.value[0] not in hidden:
             if info := _describe(d, d.create_resource_object("window", active.value[0])):
                 return info
         window = d.get_input_focus().focus
-        while isinstance(window, object) and window not in (X.NONE, X.PointerRoot) and window != root:
+        while isinstance(window, object) and window not in (X.NONE, X.PointerRoot) and window != root \
+                and window.id not in hidden:
             if info := _describe(d, window):
                 return info
             window = window.query_tree().parent

@@ -169,3 +169,20 @@ def test_one_display_connection_serves_every_screenshot_and_each_shows_the_scree
     finally:
         term.kill()
         shots.stop()
+
+
+def test_with_no_window_open_no_title_is_named_not_even_the_window_manager_s_own(xvfb, window_manager):
+    """openbox keeps a hidden window titled "Openbox" that takes the focus when no application has it: naming
+    it would tell the user of a window that is not there."""
+    from assistant.window import active_window
+    assert active_window() is None
+    term = open_window("xterm", "-T", "Notes", "-e", "sleep 60", title="Notes")
+    try:
+        assert active_window().title == "Notes"
+    finally:
+        term.kill()
+        term.wait(10)
+    end = time.time() + 10
+    while active_window() is not None and time.time() < end:
+        time.sleep(0.1)
+    assert active_window() is None
