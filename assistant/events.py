@@ -75,6 +75,7 @@ class PhotoSeen:
     score: float
     concepts: tuple = ()
     novelty: float | None = None
+    colours: tuple | None = None  # not looked at for a photo inside a screen
 
     @property
     def confidence(self) -> float:

@@ -47,39 +47,45 @@ class Box:
 
 HUES = ((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "cyan"), (260, "blue"), (300, "purple"),
         (340, "pink"), (361, "red"))      # upper hue limit in degrees, plain name
+GREYS = ("black", "white", "dark grey", "grey")
+_HUE_NAMES = tuple(dict.fromkeys(n for _, n in HUES))                  # each once: red ends the circle as well
+# Every name a pixel can get, numbered: hue names, the same darkened, then the greys.
+COLOUR_NAMES = _HUE_NAMES + tuple(f"dark {n}" for n in _HUE_NAMES) + GREYS
+_HUE_INDEX = np.array([_HUE_NAMES.index(n) for _, n in HUES])
 MAIN_SHARE = 0.2          # a colour covering this share of an image is one of its main colours
 MAIN_MOST = 3             # at most this many are named ...
 MAIN_TOGETHER = 0.6       # ... and together they must cover this share ("mostly"); else the image has many colours
 
 
-def _colour_names(rgb: np.ndarray) -> np.ndarray:
-    """(N, 3) uint8 -> (N,) plain colour names: greys by lightness, other colours by hue, "dark" below a level."""
+def _colour_indices(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 -> (N,) indices into COLOUR_NAMES: greys by lightness, other colours by hue, "dark" below
+    a level. Numbers rather than strings, so that a whole image's pixels are named and counted quickly."""
     rgb = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
     c = rgb.astype(np.int16)
     lum = 0.299 * c[:, 0] + 0.587 * c[:, 1] + 0.114 * c[:, 2]
     hue = np.asarray(Image.fromarray(rgb[None]).convert("HSV"))[0, :, 0].astype(float) * 360 / 255
-    limits = np.array([limit for limit, _ in HUES])
-    names = np.array([n for _, n in HUES], dtype=object)[np.searchsorted(limits, hue, side="right")]
-    names = np.where(c.max(1) < 100, "dark " + names, names)
-    grey = np.select([lum < 40, lum > 215, lum < 110], ["black", "white", "dark grey"], "grey")
-    return np.where(c.max(1) - c.min(1) < 30, grey, names)
+    named = _HUE_INDEX[np.searchsorted([limit for limit, _ in HUES], hue, side="right")] \
+        + len(_HUE_NAMES) * (c.max(1) < 100)
+    grey = 2 * len(_HUE_NAMES) + np.select([lum < 40, lum > 215, lum < 110], [0, 1, 2], 3)
+    return np.where(c.max(1) - c.min(1) < 30, grey, named)
 
 
 def _colour_name(rgb) -> str:
-    return str(_colour_names(np.asarray(rgb)[None])[0])
+    return COLOUR_NAMES[int(_colour_indices(np.asarray(rgb)[None])[0])]
 
 
 def main_colours(image: Image.Image) -> tuple[str, ...]:
     """The plain colours that each cover MAIN_SHARE of the image and together most of it, most first; () when
     no few colours do (noise, a busy picture): it has many. Pixels only, so what it says is true of any image.
     The hue bands are not equal (green is widest), which is why a colour must also be common, not only first."""
-    # Sampled, not averaged: averaging turns coloured noise into grey.
-    small = np.asarray(image.convert("RGB").resize((64, 48), Image.Resampling.NEAREST)).reshape(-1, 3)
-    names, counts = np.unique(_colour_names(small), return_counts=True)
-    main = [(n, k) for n, k in zip(names, counts) if k >= MAIN_SHARE * len(small)]
+    # Sampled, not averaged: averaging turns coloured noise into grey. Sampled before the conversion to RGB,
+    # which is per pixel, so only the samples are converted (this runs for every photo described).
+    small = np.asarray(image.resize((64, 48), Image.Resampling.NEAREST).convert("RGB")).reshape(-1, 3)
+    counts = np.bincount(_colour_indices(small), minlength=len(COLOUR_NAMES))
+    main = [(COLOUR_NAMES[i], counts[i]) for i in np.flatnonzero(counts >= MAIN_SHARE * len(small))]
     if not main or len(main) > MAIN_MOST or sum(k for _, k in main) < MAIN_TOGETHER * len(small):
         return ()
-    return tuple(str(n) for n, _ in sorted(main, key=lambda nk: -nk[1]))
+    return tuple(n for n, _ in sorted(main, key=lambda nk: (-nk[1], nk[0])))     # ties: by name
 
 
 def blank(image: Image.Image) -> str | None:

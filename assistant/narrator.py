@@ -103,7 +103,7 @@ class Narration:
             # The rarer classes were trusted at GROUNDED_ANY on photos; on noise the head is as sure of "doormat".
             if category and top[1] >= GROUNDED:
                 return f"a photo of {_with_article(top[0])}"
-            return "I can't tell what this image shows" + _colours(getattr(result, "colours", None))
+            return "I can't tell what this image shows" + _colours(result.colours)
         if top and top[1] >= (GROUNDED if category else GROUNDED_ANY) and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
         doubt = self.calibration.doubt(result.score, len(result.caption.split()))

@@ -70,21 +70,24 @@ class Seer:
             if photos else {}
         return [self.finish(*item, looks[i], captions.get(i)) for i, item in enumerate(items)]
 
+    @staticmethod
+    def _described(image: Image.Image, request: Request, ids: dict, caption: tuple) -> Described:
+        words, score, concepts, novelty = caption
+        return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
+                         colours=main_colours(image))
+
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
         """The event, given the look and, for a photo, its (words, score, concepts, novelty)."""
         ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
-            words, score, concepts, novelty = caption or self.caption([image], [digest])[0]
-            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
-                             colours=main_colours(image))
+            return self._described(image, request, ids, caption or self.caption([image], [digest])[0])
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
         if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
-            [(words, score, concepts, novelty)] = self.caption([image], [digest])   # little text: a photo after all
-            return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
-                             colours=main_colours(image))
+            [caption] = self.caption([image], [digest])          # little text: a photo after all
+            return self._described(image, request, ids, caption)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
         photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \

@@ -98,7 +98,7 @@ class Worker:
                 self._wake.wait()
                 self._wake.clear()
 
-    def _caption(self, images: list, digests: list) -> list[tuple[str, float, tuple]]:
+    def _caption(self, images: list, digests: list) -> list[tuple[str, float, tuple, float | None]]:
         """(words, score, concepts, novelty) for each image, from the cache where the same model saw the same pixels.
         Images arrive with their pixel hash when the caller has one; only the rest (screen regions) are hashed."""
         key = self.captioner.words_key
