@@ -142,8 +142,9 @@ def main() -> None:
               if Path(path).exists() and args.only in (None, label)]
     for label, path in models:
         decoder, vocab, encoder, test, feats = split_features(path, "test")
-        narration.calibrate(for_checkpoint(read_checkpoint(path)), settings.model.hedge_below)   # the model's own
-        familiar = Familiarity.from_saved(read_checkpoint(path).calibration.get("familiar"))
+        ckpt = read_checkpoint(path)
+        narration.calibrate(for_checkpoint(ckpt), settings.model.hedge_below)   # the model's own
+        familiar = Familiarity.from_saved(ckpt.calibration.get("familiar"))
         nouns = torch.tensor(noun_mask(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]
