@@ -58,15 +58,6 @@ class Screenshots:
             self._sct = None
 
 
-def grab(monitor: str = "under_mouse") -> tuple[Image.Image, tuple[int, int]]:
-    """One screenshot, connecting and disconnecting (for a one-off; the service keeps a Screenshots)."""
-    shots = Screenshots()
-    try:
-        return shots.grab(monitor)
-    finally:
-        shots.stop()
-
-
 def window_part(image: Image.Image, origin: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image | None:
     """The part of a monitor's image that a window covers, or None when the window is not on that monitor."""
     left, top = box[0] - origin[0], box[1] - origin[1]

@@ -124,9 +124,12 @@ def test_screenshots_on_the_clipboard_and_in_a_folder_are_read_as_screens_and_a_
     term = open_window("xterm", "-T", "Shot", "-geometry", "80x10+0+0", "-fa", "DejaVu Sans Mono", "-fs", "14", "-e",
                        "bash", "-c", "echo 'Invoice number 4471 is overdue.'; echo 'Please call the office.'; sleep 60",
                        title="Shot")
-    from assistant.screen import grab
-    shot = tmp_path / "shot.png"
-    grab("all")[0].save(shot)
+    from assistant.screen import Screenshots
+    shot, shots = tmp_path / "shot.png", Screenshots()
+    try:
+        shots.grab("all")[0].save(shot)
+    finally:
+        shots.stop()
     term.kill()
     server = subprocess.Popen(["xclip", "-selection", "clipboard", "-t", "image/png", "-i", str(shot)])
     try:
