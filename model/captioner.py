@@ -12,6 +12,7 @@ from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_mask
 from model.encoder import Encoder, normalise, resizer
 from model.familiarity import Familiarity
+from model.prepacked import pack_for_cpu
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
 
@@ -45,6 +46,8 @@ class Captioner:
         self.device = resolve_device(device)
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED
         self.decoder, self.vocab, ckpt = load_checkpoint(self.checkpoint, self.device)
+        if self.device == "cpu":
+            pack_for_cpu(self.decoder)    # beam search's few rows at a time, without MKL's per-call re-packing
         self.encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference().to(self.device)
         self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length

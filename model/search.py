@@ -134,12 +134,13 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
         frozen[:, pad] = 0.0
         logp = torch.where(finished.unsqueeze(1), frozen, logp)
         candidates = (total.view(-1, 1) + logp).view(n, beam * vocab)            # (N, k*V): every extension
-        new_len = (length + (~finished).float()).view(n, beam, 1).expand(n, beam, vocab).reshape(n, -1)
-        _, best = (candidates / new_len.clamp(min=1).pow(length_alpha)).topk(beam, 1)   # (N, k)
+        grown = length + (~finished).float()                                      # (B,) once extended
+        penalty = grown.clamp(min=1).pow(length_alpha).view(n, beam, 1)           # the same for every word
+        _, best = (candidates.view(n, beam, vocab) / penalty).view(n, -1).topk(beam, 1)   # (N, k)
         total = candidates.gather(1, best)                                        # (N, k)
         origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * beam).view(-1)   # (B,) parent row
         words = (best % vocab).view(-1)                                           # (B,)
-        length = new_len.gather(1, best).view(-1)
+        length = grown[origin]
         finished = finished[origin] | (words == end)
         history = torch.cat([history[origin], words.unsqueeze(1)], 1)
         if alpha is not None:
