@@ -46,7 +46,7 @@ class Service:
         self.speech_on = settings.speech.enabled
         self.parts: list = []                  # started, in order
         self.history = self.speaker = self.narrator = self.worker = None
-        self.folders = self.clipboard = self.hotkeys = self.tray = self.screenshots = None
+        self.folders = self.clipboard = self.hotkeys = self.tray = self.screenshots = self.windows = None
         self.listeners: list[Callable[[Utterance], None]] = []   # besides speech: benchmarks time utterances
         self.handlers = {"describe_screen": self.describe_screen, "read_text": self.read_text,
                          "repeat_last": self.repeat_last,
@@ -65,10 +65,9 @@ class Service:
     def describe_screen(self, read_all: bool = False) -> None:
         """The active window's title at once, then (from the worker) its text and the photos on it."""
         from assistant.screen import ScreenUnavailable, save, window_part
-        from assistant.window import active_window
         self.speaker.stop_speaking()      # a new request cuts off the old description
         s = self.settings.screen
-        window = active_window()
+        window = self.windows.get()
         if window and not read_all:
             self.narrator.tell(lambda n: n.window_title(window))
         try:
@@ -194,8 +193,11 @@ class Service:
         from assistant.hotkeys import Hotkeys
         from assistant.screen import Screenshots
         from assistant.tray import Tray
-        self.screenshots = Screenshots()          # before the controls that ask for screenshots; stopped after them
+        from assistant.window import FocusedWindow
+        # Before the controls that ask for screenshots and titles; stopped after them.
+        self.screenshots, self.windows = Screenshots(), FocusedWindow()
         self._start(self.screenshots)
+        self._start(self.windows)
         self.hotkeys = Hotkeys({s.hotkeys[name]: (lambda name=name: self.request(name)) for name in NAMES})
         self.tray = Tray(self.request, lambda: self.paused, lambda: self.speech_on, self.log)
         controls = self._start(self.hotkeys) + self._start(self.tray)

@@ -41,33 +41,72 @@ def _describe(d, window) -> WindowInfo | None:
     return WindowInfo(title, wm_class[1] or wm_class[0], kinds, (-origin.x, -origin.y, geo.width, geo.height))
 
 
+def _focused(d) -> WindowInfo | None:
+    """The focused top-level window on display connection `d`; Xlib errors pass to the caller."""
+    from Xlib import X
+    root = d.screen().root
+    # The window manager's own hidden check window (titled "Openbox", say) holds the focus when no
+    # application window does: it is not a window the user sees, so it is never named.
+    check = root.get_full_property(d.intern_atom("_NET_SUPPORTING_WM_CHECK"), X.AnyPropertyType)
+    hidden = {check.value[0]} if check and len(check.value) else set()
+    active = root.get_full_property(d.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
+    if active and active.value and active.value[0] and active.value[0] not in hidden:
+        if info := _describe(d, d.create_resource_object("window", active.value[0])):
+            return info
+    window = d.get_input_focus().focus
+    while isinstance(window, object) and window not in (X.NONE, X.PointerRoot) and window != root \
+            and window.id not in hidden:
+        if info := _describe(d, window):
+            return info
+        window = window.query_tree().parent
+    return None
+
+
 def active_window() -> WindowInfo | None:
-    """The focused top-level window, or None (no display, or no window with a title has the focus)."""
-    if no_display():
-        return None
-    from Xlib import X, display, error
+    """The focused top-level window, or None (no display, or no window with a title has the focus).
+    A connection of its own, opened and closed: for a one-off look; the service keeps a FocusedWindow."""
+    looker = FocusedWindow()
     try:
-        d = display.Display()
-    except Exception:      # noqa: BLE001 - no X server: nothing to name
-        return None
-    try:
-        root = d.screen().root
-        # The window manager's own hidden check window (titled "Openbox", say) holds the focus when no
-        # application window does: it is not a window the user sees, so it is never named.
-        check = root.get_full_property(d.intern_atom("_NET_SUPPORTING_WM_CHECK"), X.AnyPropertyType)
-        hidden = {check.value[0]} if check and len(check.value) else set()
-        active = root.get_full_property(d.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
-        if active and active.value and active.value[0] and active.value[0] not in hidden:
-            if info := _describe(d, d.create_resource_object("window", active.value[0])):
-                return info
-        window = d.get_input_focus().focus
-        while isinstance(window, object) and window not in (X.NONE, X.PointerRoot) and window != root \
-                and window.id not in hidden:
-            if info := _describe(d, window):
-                return info
-            window = window.query_tree().parent
-        return None
-    except error.XError:     # the window closed while we looked at it
-        return None
+        return looker.get()
     finally:
-        d.close()
+        looker.stop()
+
+
+class FocusedWindow:
+    """One display connection for every look at the focused window: opening one costs most of the look,
+    and the title is said before anything else when a key is pressed. Opened at the first look, closed by
+    stop(); used from one thread (the service's), as the connection must be."""
+
+    def __init__(self):
+        self._display = None
+
+    def start(self) -> list:
+        return []              # nothing to open until a look is asked for: a display may come later
+
+    def get(self) -> WindowInfo | None:
+        """The focused top-level window, or None (no display, or no window with a title has the focus)."""
+        if no_display():
+            return None
+        from Xlib import display, error
+        if self._display is None:
+            try:
+                self._display = display.Display()
+            except Exception:      # noqa: BLE001 - no X server: nothing to name
+                return None
+        try:
+            while self._display.pending_events():     # none asked for, but the server may send some (a keymap
+                self._display.next_event()            # change): not read, they would pile up for good
+            return _focused(self._display)
+        except error.XError:       # the window closed while we looked at it; the connection is still good
+            return None
+        except Exception:          # noqa: BLE001 - the connection broke (the display went away): the next look
+            self.stop()            # connects again
+            return None
+
+    def stop(self) -> None:
+        if self._display is not None:
+            try:
+                self._display.close()
+            except Exception:      # noqa: BLE001 - the display may be gone already
+                pass
+            self._display = None

@@ -174,18 +174,40 @@ def test_one_display_connection_serves_every_screenshot_and_each_shows_the_scree
         shots.stop()
 
 
-def test_with_no_window_open_no_title_is_named_not_even_the_window_manager_s_own(xvfb, window_manager):
+def test_with_no_window_open_no_title_is_named_not_even_the_window_manager_s_own(xvfb, window_manager, tmp_path):
     """openbox keeps a hidden window titled "Openbox" that takes the focus when no application has it: naming
-    it would tell the user of a window that is not there."""
-    from assistant.window import active_window
-    assert active_window() is None
-    term = open_window("xterm", "-T", "Notes", "-e", "sleep 60", title="Notes")
+    it would tell the user of a window that is not there. The service keeps one connection for every look
+    (FocusedWindow): it must see windows open, be renamed and close, as a fresh connection does."""
+    from assistant.window import FocusedWindow, active_window
+    looker = FocusedWindow()
+    assert looker.start() == []
     try:
-        assert active_window().title == "Notes"
+        assert looker.get() is None and active_window() is None
+        go = tmp_path / "rename"                                    # the terminal renames itself when this exists
+        rename = f"while [ ! -e {go} ]; do sleep 0.05; done; printf '\\033]2;Renamed\\007'; sleep 60"
+        term = open_window("xterm", "-T", "Notes", "-e", "sh", "-c", rename, title="Notes")
+        try:
+            assert looker.get().title == "Notes" == active_window().title
+            connection = looker._display
+            go.touch()
+            end = time.time() + 10
+            while looker.get().title != "Renamed" and time.time() < end:
+                time.sleep(0.1)
+            assert looker.get().title == "Renamed" and looker._display is connection     # the same connection
+        finally:
+            term.kill()
+            term.wait(10)
+        end = time.time() + 10
+        while looker.get() is not None and time.time() < end:
+            time.sleep(0.1)
+        assert looker.get() is None and active_window() is None
+        looker.stop()
+        assert looker._display is None
+        term = open_window("xterm", "-T", "Again", "-e", "sleep 60", title="Again")
+        try:
+            assert looker.get().title == "Again"                   # connects anew after stop()
+        finally:
+            term.kill()
+            term.wait(10)
     finally:
-        term.kill()
-        term.wait(10)
-    end = time.time() + 10
-    while active_window() is not None and time.time() < end:
-        time.sleep(0.1)
-    assert active_window() is None
+        looker.stop()
