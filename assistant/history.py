@@ -13,8 +13,6 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from assistant.events import Described, Failed, Result
 from assistant.problems import Problem
 from config import data_dir
@@ -44,9 +42,7 @@ def default_path() -> Path:
 def image_hash(image) -> str:
     """Hash of the decoded pixels, so the same picture matches whatever file or clipboard it came from."""
     h = hashlib.sha256(f"{image.size}{image.mode}".encode())
-    # The pixels as numpy sees them are tobytes()'s bytes, read in place instead of copied (a screen is hashed on
-    # every key press); a 1-bit image is the exception: numpy holds a byte per pixel where tobytes packs bits.
-    h.update(image.tobytes() if image.mode == "1" else np.ascontiguousarray(np.asarray(image)))
+    h.update(image.tobytes())
     return h.hexdigest()
 
 
