@@ -9,6 +9,7 @@ Every part has start() -> problems and stop(). Problems are reported one way: a
 printed line with the detail, and a short sentence said once with "Iris is ready".
 Hotkeys and tray items only enqueue an action; actions run here, on the service's
 own thread, never on a listener's."""
+import gc
 import queue
 import signal
 import threading
@@ -217,6 +218,9 @@ class Service:
             self.log(f"Iris cannot start: {failed}")
             self._stop_all()
             return 2
+        # The model, the libraries and every part are loaded now and live as long as Iris: the garbage
+        # collector's full passes need not scan them again, as such a pass can fall on a key press's path.
+        gc.freeze()
         keys = spoken_keys(self.settings.hotkeys["describe_screen"]) if self.hotkeys.working else None
         self.narrator.tell(lambda n: n.ready(problems, keys, self.tray.working))
         while not self._quit:

@@ -61,15 +61,15 @@ def main() -> None:
               if (FLICKR / "orig1000_s256" / r["image"]).exists()][:args.n]
     viewer = subprocess.Popen([sys.executable, "-c", VIEWER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     service = Service(settings, lambda: _captioner(settings), log=lambda m: None)
-    described = threading.Event()
+    described, ready = threading.Event(), threading.Event()
     text_at: list[float] = []
     service.listeners.append(lambda u: (text_at.append(time.perf_counter()), described.set())
-                             if u.kind == "description" else None)
+                             if u.kind == "description" else ready.set() if u.kind == "ready" else None)
     runner = threading.Thread(target=service.run, daemon=True)
     runner.start()
-    while not (service.speaker and service.hotkeys and service.tray):      # parts built, model loaded
-        time.sleep(0.05)
-    time.sleep(1)
+    if not ready.wait(300):                  # "Iris is ready": every part started, the model loaded
+        sys.exit("Iris did not become ready")
+    service.speaker.wait_idle(30)
     to_text, to_audio = [], []
     for photo in photos:
         viewer.stdin.write(f"{photo}\n"); viewer.stdin.flush(); viewer.stdout.readline()
