@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
     import faulthandler
     faulthandler.enable()            # a crash in native code prints where it happened instead of dying silently
+    if hasattr(faulthandler, "register"):          # and a hung one prints every thread's stack on SIGUSR1
+        import signal
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     from assistant import commands   # heavy imports (torch) only after arguments are known
 
     try:

@@ -65,9 +65,10 @@ class Ocr:
     def read(self, image: Image.Image, skip: list[Box] = ()) -> list[TextLine]:
         """The lines of text, in reading order; words inside the `skip` boxes (photos) are left out."""
         grey = _dark_on_light(image.convert("L"))
-        lines = self._lines(grey, skip)
+        controls = _controls(grey, skip)
+        lines = self._lines(_without_reversed(grey, controls), skip)
         # Tesseract's page layout skips text inside a bordered box (a button): read those boxes alone.
-        for box in _controls(grey, skip):
+        for box in controls:
             if not any(box.contains(l.box.left + l.box.width / 2, l.box.top + l.box.height / 2) for l in lines):
                 inner = grey.crop((box.left + 3, box.top + 3, box.left + box.width - 3, box.top + box.height - 3))
                 for line in self._lines(_dark_on_light(inner), (), psm=7, block=10_000 + len(lines)):
@@ -107,6 +108,21 @@ def _dark_on_light(grey: Image.Image) -> Image.Image:
     return ImageOps.invert(grey) if np.asarray(grey).mean() < DARK else grey
 
 
+def _without_reversed(grey: Image.Image, controls: list[Box]) -> Image.Image:
+    """The page with every control of the opposite polarity (a white field on a dark theme, once inverted: a
+    black box) painted over in the page's ground: next to such a box Tesseract's layout lost the page's own
+    lines ("Email", "Password" beside their fields). Those controls are read alone."""
+    a = np.asarray(grey)
+    reversed_ = [b for b in controls if a[b.top:b.top + b.height, b.left:b.left + b.width].mean() < DARK]
+    if not reversed_:
+        return grey
+    ground = int(np.bincount(a.ravel()).argmax())
+    out = a.copy()
+    for b in reversed_:
+        out[max(0, b.top - 2):b.top + b.height + 2, max(0, b.left - 2):b.left + b.width + 2] = ground
+    return Image.fromarray(out)
+
+
 def _controls(grey: Image.Image, skip) -> list[Box]:
     """Boxes of small bordered or filled rectangles (buttons, tabs, fields), top to bottom."""
     a = np.asarray(grey).astype(np.int16)
@@ -133,9 +149,15 @@ def _controls(grey: Image.Image, skip) -> list[Box]:
 
 
 def _in_reading_order(lines: list[TextLine]) -> list[TextLine]:
-    """Tesseract's order for the page; a control read alone goes after the line above it."""
+    """Tesseract's order for the page; a control read alone goes after the lines above it and those before it on
+    its row (a field after its label)."""
     page = [l for l in lines if l.block < 10_000]
+
+    def before(line: TextLine, control: Box) -> bool:
+        middle = line.box.top + line.box.height / 2
+        on_row = control.top <= middle <= control.top + control.height
+        return middle < control.top or (on_row and line.box.left < control.left)
     for control in (l for l in lines if l.block >= 10_000):
-        after = [i for i, l in enumerate(page) if l.box.top <= control.box.top]
+        after = [i for i, l in enumerate(page) if before(l, control.box)]
         page.insert(after[-1] + 1 if after else 0, control)
     return page

@@ -135,9 +135,19 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 20) -> int:
         import signal
+        import subprocess
+        import time
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)          # main.py prints every thread's stack: where it hangs
+            time.sleep(2)
+            self.proc.kill()
+            self.proc.wait(10)
+            self._reader.join(5)
+            raise AssertionError(f"Iris did not stop within {timeout} s:\n" + self.output[-8000:]) from None
         self._reader.join(5)
         return rc
 
