@@ -94,6 +94,7 @@ class ScreenRead:
     path: Path | None = None
     digest: str | None = None
     mtime_ns: int | None = None
+    colours: tuple[str, ...] | None = None    # main colours, looked at only when there is no text and no photo
 
 
 Result = Described | Failed | Blank | ScreenRead

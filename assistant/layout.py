@@ -21,6 +21,7 @@ MIN_FILL = 0.55           # share of a region's box that must be photo-like cell
 BLANK_TOLERANCE = 12      # a pixel this close (per channel) to the image's usual colour is background
 BLANK_SHARE = 0.00002     # an image with fewer other pixels than this share is blank: one short word is more
 TINY = 8                  # an image this small on either side is too small to show anything
+DRAWN = 0.85              # share of pixels equal to their neighbours above which an image is drawn, not a photo
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,12 @@ def photo_regions(image: Image.Image) -> list[Box]:
     return sorted(boxes, key=lambda b: -b.area)
 
 
-def photo_share(image: Image.Image, boxes: list[Box]) -> float:
-    """How much of the image the photo regions cover, 0..1."""
-    return min(1.0, sum(b.area for b in boxes) / (image.size[0] * image.size[1]))
+def drawn(image: Image.Image) -> bool:
+    """Whether an image was drawn (a screen, a chart, a drawing, a diagram) rather than photographed: most of
+    its pixels are exactly the colour of their neighbours, where a camera's noise and JPEG leave few so."""
+    code = _colour_codes(image)
+    same = ((code[:, 1:] == code[:, :-1]).mean() + (code[1:, :] == code[:-1, :]).mean()) / 2
+    return bool(same >= DRAWN)
 
 
 def where(box: Box, size: tuple[int, int]) -> str:

@@ -178,7 +178,11 @@ class Narration:
 
     def _photos(self, r: ScreenRead) -> str:
         photos = sorted(r.photos, key=lambda p: (p.box.top, p.box.left))
-        said = [f"{where(p.box, r.size).capitalize()}, a photo: {self.photo_words(p)}." for p in photos[:PHOTOS_SAID]]
+        said = []
+        for p in photos[:PHOTOS_SAID]:
+            words, place = self.photo_words(p), where(p.box, r.size).capitalize()
+            # "a photo of a cat" names the photo itself: "a photo: a photo of a cat" would say it twice.
+            said.append(f"{place}, {words}." if words.startswith("a photo of ") else f"{place}, a photo: {words}.")
         more = len(photos) - PHOTOS_SAID
         return " ".join(said) + (f" {_plural(more, 'more photo')}." if more > 0 else "")
 
@@ -187,10 +191,12 @@ class Narration:
         gist = self._gist(r)
         if r.read_all:
             return f"All text: {gist}" if gist else "No text found."
+        photos = self._photos(r)
+        if not gist and not photos and r.source != "screen":       # drawn, with nothing in it to read
+            return f"A drawing or graphic, with no text{_colours(r.colours)}."
         text = f"Text: {gist}" if gist else "No text found."
         if r.source != "screen":
             text = f"An image of a screen or document. {text}"
-        photos = self._photos(r)
         return f"{text} {photos}".strip()
 
     # --- what is said ---------------------------------------------------------------

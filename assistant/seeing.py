@@ -13,11 +13,11 @@ from typing import Callable
 from PIL import Image
 
 from assistant.events import Blank, Described, PhotoSeen, Request, ScreenRead
-from assistant.layout import Box, blank, main_colours, photo_regions, photo_share
+from assistant.layout import Box, blank, drawn, main_colours, photo_regions
 
-PHOTO_FILE = 0.5      # an image (a file, the clipboard) whose photo regions cover this much is a photo
+PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region covers this much of is a photo
 PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is that photo (a full-screen viewer)
-MIN_WORDS = 5         # an image with fewer words read than this, and little photo, is still treated as a photo
+MIN_WORDS = 5         # an image with fewer words read than this, no photo region and not drawn is still a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 
 # (images, their pixel hashes or None) -> (words, score, concepts, novelty) for each image
@@ -42,7 +42,8 @@ def look(image: Image.Image, request: Request) -> Look:
     if what := blank(image):
         return Look("blank", what, ())
     regions = tuple(photo_regions(image))
-    share = photo_share(image, list(regions))
+    # One photo must cover the image: several that do together are a page of photos (a gallery), each its own.
+    share = regions[0].area / (image.size[0] * image.size[1]) if regions else 0.0
     photo = share >= (PHOTO_SCREEN if request.source == "screen" else PHOTO_FILE)
     return Look("photo" if photo and not request.read_all else "page", None, regions)
 
@@ -85,11 +86,17 @@ class Seer:
             return self._described(image, request, ids, caption or self.caption([image], [digest])[0])
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
-        if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS:
-            [caption] = self.caption([image], [digest])          # little text: a photo after all
+        if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS \
+                and not lk.regions and not drawn(image):
+            # Little text, and no part of it looks like a photo, yet the image is not drawn either: a photo the
+            # region finder cannot see (smooth, or greyscale), which the captioner may still know.
+            [caption] = self.caption([image], [digest])
             return self._described(image, request, ids, caption)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
         photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \
             if crops else ()
-        return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids)
+        # With no text and no photo, what the pixels show for certain is all there is to say.
+        colours = main_colours(image) if not lines and not photos else None
+        return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids,
+                          colours=colours)

@@ -214,3 +214,15 @@ def test_an_image_unlike_every_training_photo_never_gets_its_caption():
     assert n.photo_words(familiar) == "a dog runs on the grass"
     inside = PhotoSeen(Box(0, 0, 200, 100), "a man is riding a wave", SURE, (), 2.0)   # a photo on a screen
     assert n.photo_words(inside) == "I can't tell what this image shows"
+
+
+def test_a_drawn_image_with_nothing_to_read_is_called_a_drawing_with_its_colours_and_an_empty_screen_has_no_text():
+    n = narration()
+    drawing = replace(_screen([], source="folder"), colours=("blue", "red"))
+    assert n.words(drawing) == "A drawing or graphic, with no text; it is mostly blue and red."
+    assert n.words(replace(drawing, colours=())) == "A drawing or graphic, with no text; it has many colours."
+    assert n.words(replace(drawing, source="screen")) == "No text found."       # the title was said before it
+    with_photo = replace(drawing, photos=(PhotoSeen(Box(40, 40, 300, 200), "a dog runs", SURE),))
+    assert n.words(with_photo).startswith("An image of a screen or document. No text found. At the top left, a photo")
+    grounded = PhotoSeen(Box(900, 60, 300, 200), "a woman is sitting on a bench", SURE, (("cat", 0.81),))
+    assert n.words(_screen([_line("Pets", 10)], [grounded])) == "Text: Pets. At the top right, a photo of a cat."

@@ -1,0 +1,82 @@
+"""Screenshots saved as files that are not one photo: a page of several photos, a drawing and a dark-themed
+form. Each was once captioned as a single photo ("a photo of a computer", "two children are playing in a red
+ball", "a man is standing on a cellphone"). Rendered by a real browser, read by the real model and OCR."""
+import shutil
+import subprocess
+
+import numpy as np
+from PIL import Image
+
+from conftest import FLICKR, run_main
+from made_images import made
+
+PAGE = '<html><body style="margin:8px;font-family:sans-serif;{style}">{body}</body></html>'
+
+
+def _render(html: str, out, size=(1280, 800)):
+    page = out.with_suffix(".html")
+    page.write_text(html)
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--window-size={size[0]},{size[1]}", f"--screenshot={out}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    assert out.is_file()
+    return out
+
+
+def test_drawn_images_are_told_from_photos():
+    from assistant.layout import drawn
+    from model.data import DEFAULT_DATA, load_captions, split
+    photos = [Image.open(FLICKR / "images" / r["image"]) for r in split(load_captions(DEFAULT_DATA), "test")[:80]]
+    assert not any(drawn(p) for p in photos)
+    from skimage import data
+    assert not drawn(Image.fromarray(data.moon())) and not drawn(Image.fromarray(data.camera()))   # greyscale
+    assert all(drawn(made(family, seed)) for family in ("flat shapes", "stripes and checks") for seed in range(4))
+    assert not any(drawn(made("noise", seed)) for seed in range(4))
+
+
+def test_a_gallery_a_drawing_and_a_dark_form_are_described_as_what_they_are(tmp_path):
+    photos = sorted((FLICKR / "orig1000_s256").glob("*.jpg"))[300:306]
+    for i, p in enumerate(photos):
+        shutil.copy(p, tmp_path / f"g{i}.jpg")
+    figures = "".join(f'<figure style="display:inline-block;margin:8px"><img src="g{i}.jpg" width="300">'
+                      f"<figcaption>Photo {i + 1}</figcaption></figure>" for i in range(6))
+    gallery = _render(PAGE.format(style="", body=f"<h2>Holiday photos</h2>{figures}"), tmp_path / "gallery.png")
+    house = ('<svg width="900" height="600"><rect width="900" height="600" fill="#87ceeb"/>'
+             '<circle cx="750" cy="110" r="60" fill="gold"/><rect x="250" y="280" width="300" height="240" '
+             'fill="#c0392b"/><polygon points="230,280 400,150 570,280" fill="#7f4f24"/>'
+             '<rect y="520" width="900" height="80" fill="#2e7d32"/></svg>')
+    drawing = _render(PAGE.format(style="", body=house), tmp_path / "drawing.png")
+    form = ('<h2>Sign in</h2><label>Email <input value="ana@example.org"></label><br><br>'
+            '<label>Password <input type="password" value="secret"></label><br><br><button>Sign in</button> '
+            '<a href="#" style="color:#8cf">Forgot password?</a>')
+    dark = _render(PAGE.format(style="background:#1e1e1e;color:#ddd", body=form), tmp_path / "dark_form.png")
+    photo = FLICKR / "images" / sorted(p.name for p in (FLICKR / "images").glob("*.jpg"))[0]
+    r = run_main("describe", str(gallery), str(drawing), str(dark), str(photo), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    said = dict(line.split(": ", 1) for line in r.stdout.strip().splitlines())
+
+    words = said[str(gallery)]
+    assert words.startswith("An image of a screen or document. Text: Holiday photos"), words
+    assert words.count("a photo:") >= 2, words                        # each photo its own, not one for the page
+
+    assert said[str(drawing)].startswith("A drawing or graphic, with no text; it is mostly "), said[str(drawing)]
+
+    words = said[str(dark)]
+    assert words.startswith("An image of a screen or document. Text: Sign in."), words
+    for text in ("Email", "ana@example.org", "Password", "Forgot password?"):
+        assert text in words, (text, words)
+    assert words.index("Email") < words.index("ana@example.org") < words.index("Password")   # a field after its label
+
+    assert not said[str(photo)].startswith(("An image of", "A drawing")), said[str(photo)]     # a photo is still one
+
+
+def test_a_photo_on_a_white_page_with_a_line_of_text_is_a_page_with_a_photo(tmp_path):
+    """Little text and a photo region that does not fill the image: the photo is captioned as a part of a page,
+    and the page is not captioned as a whole."""
+    canvas = Image.new("RGB", (1000, 700), "white")
+    canvas.paste(Image.open(sorted((FLICKR / "orig1000_s256").glob("*.jpg"))[310]).convert("RGB"), (40, 40))
+    canvas.save(tmp_path / "poster.png")
+    r = run_main("describe", str(tmp_path / "poster.png"), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split(": ", 1)[1].startswith("An image of a screen or document. No text found."), r.stdout
+    assert "a photo:" in r.stdout
