@@ -28,7 +28,7 @@ from assistant.events import Described, Request
 from assistant.images import ImageError, open_image
 from assistant.layout import main_colours
 from assistant.ocr import Ocr
-from assistant.seeing import Seer, captioner_words, look
+from assistant.seeing import Seer, captioner_words, look, on_paper
 from model.captioner import Caption, Captioner
 
 _DONE = object()
@@ -44,6 +44,7 @@ class Result:
     image: Image.Image | None = None   # kept only when asked (attention plots), and for pages until read
     look: Any = None
     colours: tuple | None = None       # a photo's main colours, taken while its image is at hand
+    load: Callable[[], Image.Image] | None = None   # reads a photo again, if it turns out to be a photographed page
 
 
 class _Stages:
@@ -104,7 +105,8 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 if lk.kind == "photo":
                     pixels.append(captioner.prepare(image))
                 batch.append(Result(key, image=image if keep_images or lk.kind == "page" else None, look=lk,
-                                    colours=main_colours(image) if lk.kind == "photo" else None))
+                                    colours=main_colours(image) if lk.kind == "photo" else None,
+                                    load=loader if lk.kind == "photo" else None))
             except ImageError as e:
                 batch.append(Result(key, error=e.reason))
             if len(batch) == batch_size:
@@ -134,6 +136,8 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                     r.caption = next(captions)
                     r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts,
                                         novelty=r.caption.novelty, colours=r.colours)
+                    if on_paper(r.caption.concepts):        # rare: read again, as its image was not kept
+                        r.event = seer.photographed_page(r.image or r.load(), request, {"path": r.key}) or r.event
                 else:
                     r.event = seer.finish(r.image, request, None, None, r.look)
                     r.image = r.image if keep_images else None

@@ -19,6 +19,12 @@ PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region c
 PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is that photo (a full-screen viewer)
 MIN_WORDS = 5         # an image with fewer words read than this, no photo region and not drawn is still a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
+# A photographed page (a letter, a menu, a screen) gets a scene from the captioner, which has seen no page: when
+# the classifier sees paper with writing on it, the photo is read, and said as a page if its text fills it.
+PAPER_WORDS = frozenset({"envelope", "ring binder", "dust jacket", "crossword", "comic book",
+                         "computer"})    # the classifier's words for paper with writing, and a web page ("website")
+PAPER = 0.3           # their summed probability at which a photo is read for text
+DOCUMENT = 0.1        # share of the photo the text read must span to be a page, not a photo with a title in it
 
 # (images, their pixel hashes or None) -> (words, score, concepts, novelty) for each image
 Caption = Callable[[list[Image.Image], list[str | None]], list[tuple[str, float, tuple, float | None]]]
@@ -36,6 +42,11 @@ class Look:
     kind: str                  # "blank", "photo" or "page" (a screen, screenshot or document)
     blank: str | None
     regions: tuple[Box, ...]   # photo regions, largest first
+
+
+def on_paper(concepts) -> bool:
+    """Whether the classifier sees paper with writing on it (a letter, a menu) or a web page in a photo."""
+    return sum(p for word, p in concepts if word in PAPER_WORDS) >= PAPER
 
 
 def look(image: Image.Image, request: Request) -> Look:
@@ -77,13 +88,28 @@ class Seer:
         return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
                          colours=main_colours(image))
 
+    def photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
+        """The photo's text as a page's, when there are words enough and they span much of it; else None."""
+        lines = tuple(self.ocr.read(image))
+        if sum(len(l.text.split()) for l in lines) < MIN_WORDS:
+            return None
+        left, top = min(l.box.left for l in lines), min(l.box.top for l in lines)
+        right = max(l.box.left + l.box.width for l in lines)
+        bottom = max(l.box.top + l.box.height for l in lines)
+        if (right - left) * (bottom - top) < DOCUMENT * image.size[0] * image.size[1]:
+            return None
+        return ScreenRead(request.source, image.size, lines, (), request.window, request.read_all, **ids)
+
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
         """The event, given the look and, for a photo, its (words, score, concepts, novelty)."""
         ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
-            return self._described(image, request, ids, caption or self.caption([image], [digest])[0])
+            caption = caption or self.caption([image], [digest])[0]
+            if on_paper(caption[2]) and (page := self.photographed_page(image, request, ids)):
+                return page
+            return self._described(image, request, ids, caption)
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         screen = request.source == "screen"
         if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS \

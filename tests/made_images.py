@@ -105,3 +105,31 @@ FAMILIES = {"linear gradient": linear_gradient, "radial gradient": radial_gradie
 
 def made(family: str, seed: int, size=SIZE) -> Image.Image:
     return FAMILIES[family](np.random.default_rng(seed), size)
+
+
+LETTER = ("Dear neighbours,", "", "The water will be turned off on", "Tuesday from nine until noon",
+          "while the pipes in the basement", "are replaced. Please keep a few", "bottles of water at home.", "",
+          "Thank you,", "The building manager")
+
+
+def photographed_letter(seed: int) -> Image.Image:
+    """A phone's photo of a printed letter on a table: a little turned, blurred, noisy, saved as JPEG."""
+    from io import BytesIO
+
+    from PIL import ImageFont
+    rng = np.random.default_rng(seed)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", int(rng.integers(26, 32)))
+    page = Image.new("RGB", (1000, 1300), tuple(int(v) for v in rng.integers(235, 256, 3)))
+    draw = ImageDraw.Draw(page)
+    for i, line in enumerate(LETTER):
+        draw.text((80, 100 + 60 * i), line, fill=(30, 30, 30), font=font)
+    wood = np.array([120, 80, 50]) + rng.integers(-30, 30, 3)
+    table = Image.fromarray((rng.normal(0, 1, (1600, 1300, 3)).cumsum(1) * 2 + wood).clip(0, 255).astype(np.uint8))
+    table = table.filter(ImageFilter.GaussianBlur(2))
+    angle = rng.uniform(-4, 4)
+    turned = page.rotate(angle, expand=True, fillcolor=(0, 0, 0))
+    table.paste(turned, (60, 60), Image.new("L", page.size, 255).rotate(angle, expand=True))
+    shot = np.asarray(table.filter(ImageFilter.GaussianBlur(1.2))).astype(float) + rng.normal(0, 6, (1600, 1300, 3))
+    out = BytesIO()
+    Image.fromarray(shot.clip(0, 255).astype(np.uint8)).save(out, "JPEG", quality=85)
+    return Image.open(out)

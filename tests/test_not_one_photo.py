@@ -1,10 +1,10 @@
-"""Screenshots saved as files that are not one photo: a page of several photos, a drawing and a dark-themed
-form. Each was once captioned as a single photo ("a photo of a computer", "two children are playing in a red
-ball", "a man is standing on a cellphone"). Rendered by a real browser, read by the real model and OCR."""
+"""Images that are not one photo: a page of several photos, a drawing and a dark-themed form saved as
+screenshots, and a phone's photo of a letter. Each was once captioned as a single photo ("a photo of a
+computer", "two children are playing in a red ball", "a man is standing on a cellphone", "possibly two people
+are standing on the ground"). Pages rendered by a real browser; the real model and OCR throughout."""
 import shutil
 import subprocess
 
-import numpy as np
 from PIL import Image
 
 from conftest import FLICKR, run_main
@@ -80,3 +80,28 @@ def test_a_photo_on_a_white_page_with_a_line_of_text_is_a_page_with_a_photo(tmp_
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split(": ", 1)[1].startswith("An image of a screen or document. No text found."), r.stdout
     assert "a photo:" in r.stdout
+
+
+def test_a_photographed_letter_is_read_not_given_a_scene(tmp_path):
+    """The captioner has seen no page: for a phone's photo of a letter it wrote "a man is sitting on a red bench".
+    The classifier sees paper with writing on it, so the photo is read, as a file and as the running assistant
+    reads a copied image."""
+    from assistant.events import Request, ScreenRead
+    from assistant.seeing import Seer, captioner_words
+    from made_images import photographed_letter
+    from model.captioner import Captioner
+    files = []
+    for seed in (11, 12):
+        files.append(tmp_path / f"letter{seed}.jpg")
+        photographed_letter(seed).save(files[-1])
+    r = run_main("describe", *map(str, files), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for line in r.stdout.strip().splitlines():
+        words = line.split(": ", 1)[1]
+        assert words.startswith("An image of a screen or document. Text:") and "neighbours" in words, words
+    from assistant.ocr import Ocr
+    from assistant.narrator import Narration
+    seer = Seer(captioner_words(Captioner(None, "cpu")), Ocr)
+    event = seer.see(photographed_letter(13), Request("clipboard"))
+    assert isinstance(event, ScreenRead) and not event.photos
+    assert "water" in Narration(3.0).words(event).lower()
