@@ -153,7 +153,7 @@ class Narration:
     @staticmethod
     def _sentences(texts) -> str:
         """Lines quoted as they are, each ended so that speech pauses between them."""
-        return " ".join(t if t[-1:] in ".!?:;" else f"{t}." for t in (t.strip() for t in texts) if t)
+        return " ".join(t if t[-1:] in ".!?:;," else f"{t}." for t in (t.strip() for t in texts) if t)
 
     def _gist(self, r: ScreenRead) -> str:
         lines = list(r.lines)

@@ -226,3 +226,9 @@ def test_a_drawn_image_with_nothing_to_read_is_called_a_drawing_with_its_colours
     assert n.words(with_photo).startswith("An image of a screen or document. No text found. At the top left, a photo")
     grounded = PhotoSeen(Box(900, 60, 300, 200), "a woman is sitting on a bench", SURE, (("cat", 0.81),))
     assert n.words(_screen([_line("Pets", 10)], [grounded])) == "Text: Pets. At the top right, a photo of a cat."
+
+
+def test_a_line_that_ends_in_a_comma_is_not_given_a_full_stop_as_well():
+    n = narration()
+    assert n.words(_screen([_line("Dear neighbours,", 10), _line("The water is off", 40)])) == \
+        "Text: Dear neighbours, The water is off."
