@@ -154,12 +154,21 @@ def photo_regions(image: Image.Image) -> list[Box]:
     return sorted(boxes, key=lambda b: -b.area)
 
 
-def drawn(image: Image.Image) -> bool:
-    """Whether an image was drawn (a screen, a chart, a drawing, a diagram) rather than photographed: most of
-    its pixels are exactly the colour of their neighbours, where a camera's noise and JPEG leave few so."""
+def drawn(image: Image.Image, outside: list[Box] | tuple = ()) -> bool:
+    """Whether an image, or its part outside the `outside` boxes, was drawn (a screen, a chart, a drawing) rather
+    than photographed: most of its pixels are exactly the colour of their neighbours, where a camera's noise and
+    JPEG leave few so. Nothing left outside the boxes is not drawn."""
     code = _colour_codes(image)
-    same = ((code[:, 1:] == code[:, :-1]).mean() + (code[1:, :] == code[:-1, :]).mean()) / 2
-    return bool(same >= DRAWN)
+    keep = np.ones(code.shape, bool)
+    for b in outside:
+        keep[b.top:b.top + b.height, b.left:b.left + b.width] = False
+    across = keep[:, 1:] & keep[:, :-1]
+    down = keep[1:, :] & keep[:-1, :]
+    pairs = int(across.sum() + down.sum())
+    if not pairs:
+        return False
+    same = int((code[:, 1:] == code[:, :-1])[across].sum() + (code[1:, :] == code[:-1, :])[down].sum())
+    return same >= DRAWN * pairs
 
 
 def where(box: Box, size: tuple[int, int]) -> str:

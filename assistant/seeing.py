@@ -16,8 +16,8 @@ from assistant.events import Blank, Described, PhotoSeen, Request, ScreenRead
 from assistant.layout import Box, blank, drawn, main_colours, photo_regions
 
 PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region covers this much of is a photo
-PHOTO_SCREEN = 0.8    # a window or screen covered this much by one photo is that photo (a full-screen viewer)
-MIN_WORDS = 5         # an image with fewer words read than this, no photo region and not drawn is still a photo
+PHOTO_SCREEN = 0.8    # a window or screen covered this much by photo regions is one photo (a full-screen viewer)
+MIN_WORDS = 5         # a photographed page with fewer words read than this is left a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 # A photographed page (a letter, a menu, a screen) gets a scene from the captioner, which has seen no page: when
 # the classifier sees paper with writing on it, the photo is read, and said as a page if its text fills it.
@@ -53,9 +53,17 @@ def look(image: Image.Image, request: Request) -> Look:
     if what := blank(image):
         return Look("blank", what, ())
     regions = tuple(photo_regions(image))
-    # One photo must cover the image: several that do together are a page of photos (a gallery), each its own.
-    share = regions[0].area / (image.size[0] * image.size[1]) if regions else 0.0
-    photo = share >= (PHOTO_SCREEN if request.source == "screen" else PHOTO_FILE)
+    area = image.size[0] * image.size[1]
+    if request.source == "screen":
+        # A screen this full of photo is one photo in a viewer, even where its flat sky or wall, reaching the
+        # edge, parts it in pieces.
+        photo = sum(b.area for b in regions) >= PHOTO_SCREEN * area
+    else:
+        # One photo must cover the image: several that do together are a page of photos (a gallery).
+        photo = bool(regions) and regions[0].area >= PHOTO_FILE * area
+    # A page's margins, text and controls are drawn. Where what lies outside the photo regions was not, it is photo
+    # too: one photo the region finder saw only in part (a smooth sky at the edge) or not at all (smooth or grey).
+    photo = photo or not drawn(image, regions)
     return Look("photo" if photo and not request.read_all else "page", None, regions)
 
 
@@ -111,13 +119,6 @@ class Seer:
                 return page
             return self._described(image, request, ids, caption)
         lines = tuple(self.ocr.read(image, list(lk.regions)))
-        screen = request.source == "screen"
-        if not screen and not request.read_all and sum(len(l.text.split()) for l in lines) < MIN_WORDS \
-                and not lk.regions and not drawn(image):
-            # Little text, and no part of it looks like a photo, yet the image is not drawn either: a photo the
-            # region finder cannot see (smooth, or greyscale), which the captioner may still know.
-            [caption] = self.caption([image], [digest])
-            return self._described(image, request, ids, caption)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
         photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \

@@ -105,3 +105,16 @@ def test_a_photographed_letter_is_read_not_given_a_scene(tmp_path):
     event = seer.see(photographed_letter(13), Request("clipboard"))
     assert isinstance(event, ScreenRead) and not event.photos
     assert "water" in Narration(3.0).words(event).lower()
+
+
+def test_a_full_screen_photo_is_one_photo_even_where_the_region_finder_sees_only_part_of_it():
+    """A photo in a full-screen viewer whose sky or wall reaches the edge was found in part, so the screen was read
+    as a page: 'No text found.', or OCR's noise ('Text: Tht.'). What lies outside the found regions is not
+    drawn, so it is photo too."""
+    from assistant.events import Request
+    from assistant.seeing import look
+    from model.data import DEFAULT_DATA, load_captions, split
+    shown = [FLICKR / "orig1000_s256" / r["image"] for r in split(load_captions(DEFAULT_DATA), "val")]
+    shown = [p for p in shown if p.exists()][:150]
+    kinds = [look(Image.open(p).convert("RGB").resize((1280, 800)), Request("screen")).kind for p in shown]
+    assert kinds.count("page") <= 3, kinds.count("page")
