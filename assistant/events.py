@@ -4,6 +4,7 @@ failure's reason); the narrator alone turns them into sentences."""
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -13,6 +14,19 @@ from assistant.window import WindowInfo
 
 # Where an image came from. "catch-up": a photo saved into a watched folder while Iris was not running.
 SOURCES = ("screen", "clipboard", "folder", "catch-up", "file")
+
+
+class CaptionWords(NamedTuple):
+    """A photo's caption as the model wrote it, with what decides whether it is said; what the history caches."""
+    text: str
+    score: float                     # mean log-probability per token
+    concepts: tuple = ()             # (plain word, probability) the encoder's ImageNet head sees
+    novelty: float | None = None     # 1 or more: unlike the model's training photos
+
+    @classmethod
+    def of(cls, caption) -> "CaptionWords":
+        """From a model/captioner.py Caption."""
+        return cls(caption.text, caption.score, caption.concepts, caption.novelty)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from assistant.events import Described, Failed, Result
+from assistant.events import CaptionWords, Described, Failed, Result
 from assistant.problems import Problem
 from config import data_dir
 
@@ -94,12 +94,13 @@ class History:
         else:       # blank images, screens and pages: what was said (no model caption to cache)
             self.add(result.source, path=result.path, caption=words, mtime_ns=result.mtime_ns)
 
-    def cached(self, digest: str, model: str) -> tuple[str, float, tuple, float | None] | None:
+    def cached(self, digest: str, model: str) -> CaptionWords | None:
         """(caption, score, concepts, novelty) the same model gave the same pixels before, or None."""
         with self._lock:
             row = self._db.execute("SELECT caption, score, concepts, novelty FROM captions WHERE image_hash=? "
                                    "AND model=? AND status='ok' ORDER BY id DESC LIMIT 1", (digest, model)).fetchone()
-        return (row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]")), row[3]) if row else None
+        return CaptionWords(row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]")), row[3]) if row \
+            else None
 
     def add(self, source: str, *, path=None, digest=None, model=None, caption=None, score=None,
             error: str | None = None, mtime_ns: int | None = None, concepts=(), novelty=None) -> None:

@@ -12,7 +12,7 @@ from typing import Callable
 
 from PIL import Image
 
-from assistant.events import Blank, Described, PhotoSeen, Request, ScreenRead
+from assistant.events import Blank, CaptionWords, Described, PhotoSeen, Request, ScreenRead
 from assistant.layout import Box, blank, drawn, main_colours, photo_regions
 
 PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region covers this much of is a photo
@@ -26,14 +26,13 @@ PAPER_WORDS = frozenset({"envelope", "ring binder", "dust jacket", "crossword", 
 PAPER = 0.3           # their summed probability at which a photo is read for text
 DOCUMENT = 0.1        # share of the photo the text read must span to be a page, not a photo with a title in it
 
-# (images, their pixel hashes or None) -> (words, score, concepts, novelty) for each image
-Caption = Callable[[list[Image.Image], list[str | None]], list[tuple[str, float, tuple, float | None]]]
+# (images, their pixel hashes or None) -> the model's words for each image
+Caption = Callable[[list[Image.Image], list[str | None]], list[CaptionWords]]
 
 
 def captioner_words(captioner, beam_size: int | None = None) -> Caption:
     """A Caption straight from the model, with no cache in front (the command line, the web page)."""
-    return lambda images, digests: [(c.text, c.score, c.concepts, c.novelty)
-                                    for c in captioner.caption(images, beam_size)]
+    return lambda images, digests: [CaptionWords.of(c) for c in captioner.caption(images, beam_size)]
 
 
 @dataclass(frozen=True)
@@ -91,10 +90,9 @@ class Seer:
         return [self.finish(*item, looks[i], captions.get(i)) for i, item in enumerate(items)]
 
     @staticmethod
-    def _described(image: Image.Image, request: Request, ids: dict, caption: tuple) -> Described:
-        words, score, concepts, novelty = caption
-        return Described(request.source, words, score, **ids, concepts=concepts, novelty=novelty,
-                         colours=main_colours(image))
+    def _described(image: Image.Image, request: Request, ids: dict, caption: CaptionWords) -> Described:
+        return Described(request.source, caption.text, caption.score, **ids, concepts=caption.concepts,
+                         novelty=caption.novelty, colours=main_colours(image))
 
     def photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
         """The photo's text as a page's, when there are words enough and they span much of it; else None."""
@@ -109,13 +107,13 @@ class Seer:
         return ScreenRead(request.source, image.size, lines, (), request.window, request.read_all, **ids)
 
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
-        """The event, given the look and, for a photo, its (words, score, concepts, novelty)."""
+        """The event, given the look and, for a photo, its CaptionWords."""
         ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
             caption = caption or self.caption([image], [digest])[0]
-            if on_paper(caption[2]) and (page := self.photographed_page(image, request, ids)):
+            if on_paper(caption.concepts) and (page := self.photographed_page(image, request, ids)):
                 return page
             return self._described(image, request, ids, caption)
         lines = tuple(self.ocr.read(image, list(lk.regions)))

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from assistant.events import Failed, Request, Result
+from assistant.events import CaptionWords, Failed, Request, Result
 from assistant.history import image_hash
 from assistant.images import ImageError, open_image
 from assistant.ocr import Ocr
@@ -98,8 +98,8 @@ class Worker:
                 self._wake.wait()
                 self._wake.clear()
 
-    def _caption(self, images: list, digests: list) -> list[tuple[str, float, tuple, float | None]]:
-        """(words, score, concepts, novelty) for each image, from the cache where the same model saw the same pixels.
+    def _caption(self, images: list, digests: list) -> list[CaptionWords]:
+        """The model's words for each image, from the cache where the same model saw the same pixels.
         Images arrive with their pixel hash when the caller has one; only the rest (screen regions) are hashed."""
         key = self.captioner.words_key
         found = [self.cache.cached(d or image_hash(im), key) for im, d in zip(images, digests)] if self.cache \
@@ -107,7 +107,7 @@ class Worker:
         fresh = [i for i, hit in enumerate(found) if hit is None]
         if fresh:
             for i, cap in zip(fresh, self.captioner.caption([images[i] for i in fresh])):
-                found[i] = (cap.text, cap.score, cap.concepts, cap.novelty)
+                found[i] = CaptionWords.of(cap)
         return found
 
     def _one_urgent(self) -> bool:

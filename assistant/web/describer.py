@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from assistant.events import Request
+from assistant.events import CaptionWords, Request
 from assistant.layout import Box, where
 from assistant.narrator import Narration
 from assistant.seeing import Seer, captioner_words, look
@@ -65,7 +65,7 @@ class Describer:
                 event = self.seer.finish(image, request, None, None, lk)
                 return Description(self.narration.words(event), lk.kind)
             [cap] = self.captioner.caption([image])
-        event = self.seer.finish(image, request, None, None, lk, (cap.text, cap.score, cap.concepts, cap.novelty))
+        event = self.seer.finish(image, request, None, None, lk, CaptionWords.of(cap))
         text = self.narration.photo_words(event)
         maps = []
         if cap.alphas is not None and text.removeprefix("possibly ") == cap.text:   # maps only for the model's words
