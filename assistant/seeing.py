@@ -96,7 +96,8 @@ class Seer:
 
     def photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
         """The photo's text as a page's, when there are words enough and they span much of it; else None."""
-        lines = tuple(self.ocr.read(image))
+        # The table or hand around a photographed page reads as a few stray letters ("nh", "}ne"): not text.
+        lines = tuple(l for l in self.ocr.read(image) if sum(ch.isalnum() for ch in l.text) >= 3)
         if sum(len(l.text.split()) for l in lines) < MIN_WORDS:
             return None
         left, top = min(l.box.left for l in lines), min(l.box.top for l in lines)

@@ -104,6 +104,7 @@ def test_a_photographed_letter_is_read_not_given_a_scene(tmp_path):
     seer = Seer(captioner_words(Captioner(None, "cpu")), Ocr)
     event = seer.see(photographed_letter(13), Request("clipboard"))
     assert isinstance(event, ScreenRead) and not event.photos
+    assert all(sum(ch.isalnum() for ch in line.text) >= 3 for line in event.lines)     # no stray letters
     assert "water" in Narration(3.0).words(event).lower()
 
 
