@@ -21,8 +21,8 @@ MIN_WORDS = 5         # a photographed page with fewer words read than this is l
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 # A photographed page (a letter, a menu, a screen) gets a scene from the captioner, which has seen no page: when
 # the classifier sees paper with writing on it, the photo is read, and said as a page if its text fills it.
-PAPER_WORDS = frozenset({"envelope", "ring binder", "dust jacket", "crossword", "comic book",
-                         "computer"})    # the classifier's words for paper with writing, and a web page ("website")
+PAPER_WORDS = frozenset({"envelope", "menu", "ring binder", "dust jacket", "crossword", "comic book",
+                         "web page"})    # the classifier's words for paper with writing on it, and a web page
 PAPER = 0.3           # their summed probability at which a photo is read for text
 DOCUMENT = 0.1        # share of the photo the text read must span to be a page, not a photo with a title in it
 

