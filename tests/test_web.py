@@ -92,6 +92,16 @@ def test_an_uploaded_photo_is_described_in_the_live_region_with_where_it_looked(
     assert axe_violations(page) == []                              # with the description and the maps
 
 
+def test_an_uploaded_photo_of_a_letter_is_read_not_captioned(page, tmp_path):
+    from made_images import photographed_letter
+    photographed_letter(3).save(tmp_path / "letter.jpg")
+    page.set_input_files("#image", str(tmp_path / "letter.jpg"))
+    page.click("button[type=submit]")
+    text = wait_for_result(page)
+    assert text.startswith("An image of a screen or document. Text: Dear neighbours,"), text
+    assert page.inner_text("#error") == ""
+
+
 def test_a_pasted_image_is_described(page):
     data = base64.b64encode(PHOTO.read_bytes()).decode()
     page.evaluate("""data => {

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from assistant.events import CaptionWords, Request
+from assistant.events import CaptionWords, Described, Request
 from assistant.layout import Box, where
 from assistant.narrator import Narration
 from assistant.seeing import Seer, captioner_words, look
@@ -66,6 +66,8 @@ class Describer:
                 return Description(self.narration.words(event), lk.kind)
             [cap] = self.captioner.caption([image])
         event = self.seer.finish(image, request, None, None, lk, CaptionWords.of(cap))
+        if not isinstance(event, Described):          # a photographed page: read, not captioned
+            return Description(self.narration.words(event), "page")
         text = self.narration.photo_words(event)
         maps = []
         if cap.alphas is not None and text.removeprefix("possibly ") == cap.text:   # maps only for the model's words
