@@ -28,7 +28,7 @@ from assistant.events import Described, Request
 from assistant.images import ImageError, open_image
 from assistant.layout import main_colours
 from assistant.ocr import Ocr
-from assistant.seeing import Seer, captioner_words, look, on_paper
+from assistant.seeing import Seer, captioner_words, look
 from model.captioner import Caption, Captioner
 
 _DONE = object()
@@ -136,8 +136,9 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                     r.caption = next(captions)
                     r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts,
                                         novelty=r.caption.novelty, colours=r.colours)
-                    if on_paper(r.caption.concepts):        # rare: read again, as its image was not kept
-                        r.event = seer.photographed_page(r.image or r.load(), request, {"path": r.key}) or r.event
+                    # Rarely a photographed page: read from the file again, as a photo's image is not kept.
+                    if page := seer.page_in_photo(r.caption, r.image or r.load, request, {"path": r.key}):
+                        r.event, r.caption = page, None       # no attention plot of words not said
                 else:
                     r.event = seer.finish(r.image, request, None, None, r.look)
                     r.image = r.image if keep_images else None

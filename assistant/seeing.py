@@ -94,7 +94,14 @@ class Seer:
         return Described(request.source, caption.text, caption.score, **ids, concepts=caption.concepts,
                          novelty=caption.novelty, colours=main_colours(image))
 
-    def photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
+    def page_in_photo(self, caption: CaptionWords, image, request: Request, ids: dict) -> ScreenRead | None:
+        """A photographed page, read, or None for a photo. image: the photo, or a function that reads it again,
+        called only when the classifier sees paper."""
+        if not on_paper(caption.concepts):
+            return None
+        return self._photographed_page(image() if callable(image) else image, request, ids)
+
+    def _photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
         """The photo's text as a page's, when there are words enough and they span much of it; else None."""
         # The table or hand around a photographed page reads as a few stray letters ("nh", "}ne"): not text.
         lines = tuple(l for l in self.ocr.read(image) if sum(ch.isalnum() for ch in l.text) >= 3)
@@ -114,7 +121,7 @@ class Seer:
             return Blank(request.source, lk.blank, **ids)
         if lk.kind == "photo":
             caption = caption or self.caption([image], [digest])[0]
-            if on_paper(caption.concepts) and (page := self.photographed_page(image, request, ids)):
+            if page := self.page_in_photo(caption, image, request, ids):
                 return page
             return self._described(image, request, ids, caption)
         lines = tuple(self.ocr.read(image, list(lk.regions)))
