@@ -4,6 +4,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from assistant.display import KeptConnection
+
 
 class ScreenUnavailable(RuntimeError):
     pass
@@ -17,25 +19,18 @@ def _pointer() -> tuple[int, int] | None:
         return None
 
 
-class Screenshots:
+class Screenshots(KeptConnection):
     """One connection to the display for every screenshot: opening it costs many times what the screenshot
-    itself does, and a key press should not wait for it. Opened at the first screenshot, closed by stop();
-    used from one thread (the service's), as the connection must be."""
-
-    def __init__(self):
-        self._sct = None
-
-    def start(self) -> list:
-        return []              # nothing to open until a screenshot is asked for: a display may come later
+    itself does, and a key press should not wait for it."""
 
     def grab(self, monitor: str = "under_mouse") -> tuple[Image.Image, tuple[int, int]]:
         """The monitor under the pointer (or every monitor, with monitor='all') as an RGB image, and where its
         top left corner is on the whole desktop."""
         try:
             import mss
-            if self._sct is None:
-                self._sct = mss.MSS()
-            monitors = self._sct.monitors
+            if self._connection is None:
+                self._connection = mss.MSS()
+            monitors = self._connection.monitors
             target = monitors[0] if monitor == "all" or len(monitors) < 2 else monitors[1]
             # Asking where the pointer is costs a connection of its own: only worth it with monitors to choose from.
             if monitor == "under_mouse" and len(monitors) > 2 and (pos := _pointer()):
@@ -43,19 +38,11 @@ class Screenshots:
                     if m["left"] <= pos[0] < m["left"] + m["width"] and m["top"] <= pos[1] < m["top"] + m["height"]:
                         target = m
                         break
-            shot = self._sct.grab(target)
+            shot = self._connection.grab(target)
         except Exception as e:   # mss raises its own ScreenShotError, or Xlib errors with no display
             self.stop()          # a display that went away: the next screenshot connects again
             raise ScreenUnavailable(f"cannot take a screenshot ({e})") from None
         return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX"), (target["left"], target["top"])
-
-    def stop(self) -> None:
-        if self._sct is not None:
-            try:
-                self._sct.close()
-            except Exception:    # noqa: BLE001 - the display may be gone already
-                pass
-            self._sct = None
 
 
 def window_part(image: Image.Image, origin: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image | None:

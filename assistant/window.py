@@ -5,7 +5,7 @@ manager, from the input focus, walking up to the nearest window with a title. Th
 cheap (a few round trips), so the title can be said before anything slow runs."""
 from dataclasses import dataclass
 
-from assistant.display import no_display
+from assistant.display import KeptConnection, no_display
 
 
 @dataclass(frozen=True)
@@ -72,41 +72,26 @@ def active_window() -> WindowInfo | None:
         looker.stop()
 
 
-class FocusedWindow:
+class FocusedWindow(KeptConnection):
     """One display connection for every look at the focused window: opening one costs most of the look,
-    and the title is said before anything else when a key is pressed. Opened at the first look, closed by
-    stop(); used from one thread (the service's), as the connection must be."""
-
-    def __init__(self):
-        self._display = None
-
-    def start(self) -> list:
-        return []              # nothing to open until a look is asked for: a display may come later
+    and the title is said before anything else when a key is pressed."""
 
     def get(self) -> WindowInfo | None:
         """The focused top-level window, or None (no display, or no window with a title has the focus)."""
         if no_display():
             return None
         from Xlib import display, error
-        if self._display is None:
+        if self._connection is None:
             try:
-                self._display = display.Display()
+                self._connection = display.Display()
             except Exception:      # noqa: BLE001 - no X server: nothing to name
                 return None
         try:
-            while self._display.pending_events():     # none asked for, but the server may send some (a keymap
-                self._display.next_event()            # change): not read, they would pile up for good
-            return _focused(self._display)
+            while self._connection.pending_events():     # none asked for, but the server may send some (a keymap
+                self._connection.next_event()            # change): not read, they would pile up for good
+            return _focused(self._connection)
         except error.XError:       # the window closed while we looked at it; the connection is still good
             return None
         except Exception:          # noqa: BLE001 - the connection broke (the display went away): the next look
             self.stop()            # connects again
             return None
-
-    def stop(self) -> None:
-        if self._display is not None:
-            try:
-                self._display.close()
-            except Exception:      # noqa: BLE001 - the display may be gone already
-                pass
-            self._display = None

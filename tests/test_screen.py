@@ -188,12 +188,12 @@ def test_with_no_window_open_no_title_is_named_not_even_the_window_manager_s_own
         term = open_window("xterm", "-T", "Notes", "-e", "sh", "-c", rename, title="Notes")
         try:
             assert looker.get().title == "Notes" == active_window().title
-            connection = looker._display
+            connection = looker._connection
             go.touch()
             end = time.time() + 10
             while looker.get().title != "Renamed" and time.time() < end:
                 time.sleep(0.1)
-            assert looker.get().title == "Renamed" and looker._display is connection     # the same connection
+            assert looker.get().title == "Renamed" and looker._connection is connection     # the same connection
         finally:
             term.kill()
             term.wait(10)
@@ -202,7 +202,7 @@ def test_with_no_window_open_no_title_is_named_not_even_the_window_manager_s_own
             time.sleep(0.1)
         assert looker.get() is None and active_window() is None
         looker.stop()
-        assert looker._display is None
+        assert looker._connection is None
         term = open_window("xterm", "-T", "Again", "-e", "sleep 60", title="Again")
         try:
             assert looker.get().title == "Again"                   # connects anew after stop()
