@@ -4,14 +4,11 @@ and axe-core (from npm) run inside each page for WCAG checks. Raw HTTP requests 
 that the page refuses anyone without its token, other sites and other host names."""
 import base64
 import http.client
-import io
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from conftest import FLICKR, ROOT
 
