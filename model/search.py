@@ -1,4 +1,5 @@
-"""Greedy and batched beam search over any decoder with init_state/step.
+"""Greedy and batched beam search over any decoder with init_state/step; beam search can be
+made to say one of some words (constrained beam search, for model/guided.py).
 
 Each result is (word ids without <start>/<end>, mean log-probability per
 emitted token including <end>, attention weights per word or None).
@@ -92,35 +93,49 @@ def greedy(decoder, encoder_out: torch.Tensor, start: int, end: int, max_length:
 @torch.inference_mode()
 def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
                 max_length: int = 20, length_alpha: float = LENGTH_ALPHA, no_repeat: int = NO_REPEAT,
-                banned: torch.Tensor | None = None, nouns: torch.Tensor | None = None) -> list[Decoded]:
-    """All images and all their beams advance together as one batch of B*k rows.
+                banned: torch.Tensor | None = None, nouns: torch.Tensor | None = None,
+                required: torch.Tensor | None = None) -> list[Decoded | None]:
+    """All images and all their beams advance together as one batch of rows.
 
     A finished hypothesis is frozen: it may only emit <pad> at no cost, so it keeps
     its score and never grows a second <end>. An image whose beams have all finished
     is settled at once and leaves the batch, so the others do not carry it. Hypotheses
     are ranked by total log-probability / length**length_alpha (0: plain sum, which
-    favours short captions; 1: the mean log-probability we report)."""
+    favours short captions; 1: the mean log-probability we report).
+
+    `required` (N, V) bool makes each caption say one of its image's marked words: constrained beam
+    search (Anderson et al. 2017) with one constraint, so two banks of k beams per image, those that have
+    not said a marked word yet and those that have; a word moves a hypothesis from the first bank to the
+    second. Only the second bank's hypotheses are answers; an image whose second bank never finishes a
+    caption within max_length gets None."""
     batch, device = encoder_out.size(0), encoder_out.device
-    rows = torch.arange(batch, device=device).repeat_interleave(beam)                   # (B = N*k,)
+    banks = 1 if required is None else 2
+    width = banks * beam                                                                 # rows per image
+    rows = torch.arange(batch, device=device).repeat_interleave(width)                  # (B = N*width,)
     state = decoder.init_state(encoder_out, rows)
-    images = torch.arange(batch, device=device)     # (N,) which image each block of k rows is, in state's order
-    words = torch.full((batch * beam,), start, dtype=torch.long, device=device)        # (B,)
+    images = torch.arange(batch, device=device)     # (N,) which image each block of rows is, in state's order
+    words = torch.full((batch * width,), start, dtype=torch.long, device=device)       # (B,)
     # Only the first copy of each image is live at the start, or all k beams would be the same.
-    total = torch.full((batch, beam), float("-inf"), device=device)                     # (N, k)
+    total = torch.full((batch, width), float("-inf"), device=device)                    # (N, width)
     total[:, 0] = 0.0
-    length = torch.zeros(batch * beam, device=device)                                   # (B,)
-    finished = torch.zeros(batch * beam, dtype=torch.bool, device=device)               # (B,)
-    history = torch.zeros(batch * beam, 0, dtype=torch.long, device=device)             # (B, T)
+    length = torch.zeros(batch * width, device=device)                                  # (B,)
+    finished = torch.zeros(batch * width, dtype=torch.bool, device=device)              # (B,)
+    history = torch.zeros(batch * width, 0, dtype=torch.long, device=device)            # (B, T)
+    second = (torch.arange(width, device=device) >= beam).view(1, width, 1)             # rows of the second bank
+    answers = slice(width - beam, width)                  # the bank whose hypotheses may be answers
     att_history = None
     pad = 0
     out: list[Decoded | None] = [None] * batch
 
     def settle(which: torch.Tensor) -> None:
         """Pick the best hypothesis of each image in `which` (a mask over the images still in the batch)."""
-        totals, lengths = total[which], length.view(-1, beam)[which].clamp(min=1)
+        totals = total[which][:, answers]
+        lengths = length.view(-1, width)[which][:, answers].clamp(min=1)
         mean, top = totals / lengths, (totals / lengths.pow(length_alpha)).argmax(1).tolist()
         for j, (i, b) in enumerate(zip(which.nonzero().view(-1).tolist(), images[which].tolist())):
-            r = i * beam + top[j]
+            if totals[j, top[j]] == float("-inf"):
+                continue                                  # no caption said a required word
+            r = i * width + answers.start + top[j]
             att = att_history[r].cpu() if att_history is not None else None
             words_b, att_b, _ = _trim(history[r].tolist(), att, end)
             out[b] = Decoded(words_b, mean[j, top[j]].item(), att_b)
@@ -133,12 +148,23 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
         frozen = torch.full_like(logp, float("-inf"))
         frozen[:, pad] = 0.0
         logp = torch.where(finished.unsqueeze(1), frozen, logp)
-        candidates = (total.view(-1, 1) + logp).view(n, beam * vocab)            # (N, k*V): every extension
+        candidates = (total.view(-1, 1) + logp).view(n, width, vocab)            # every extension
         grown = length + (~finished).float()                                      # (B,) once extended
-        penalty = grown.clamp(min=1).pow(length_alpha).view(n, beam, 1)           # the same for every word
-        _, best = (candidates.view(n, beam, vocab) / penalty).view(n, -1).topk(beam, 1)   # (N, k)
-        total = candidates.gather(1, best)                                        # (N, k)
-        origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * beam).view(-1)   # (B,) parent row
+        penalty = grown.clamp(min=1).pow(length_alpha).view(n, width, 1)         # the same for every word
+        if required is None:
+            best = (candidates / penalty).view(n, -1).topk(beam, 1)[1]           # (N, k)
+            total = candidates.view(n, -1).gather(1, best)                        # (N, k)
+        else:
+            said = required[images].unsqueeze(1) & ~finished.view(n, width, 1)   # (N, width, V): says one now
+            # What each bank may not take: the first, anything that has said a word; the second, anything that
+            # has not. Totals come from the masked scores, so a bank with too few may keep -inf (dead) rows.
+            picks = []
+            for excluded in (second | said, ~second & ~said):
+                allowed = candidates.masked_fill(excluded, float("-inf")).view(n, -1)
+                chosen = (allowed.view(n, width, vocab) / penalty).view(n, -1).topk(beam, 1)[1]
+                picks.append((chosen, allowed.gather(1, chosen)))
+            best, total = (torch.cat(part, 1) for part in zip(*picks))            # (N, width) each
+        origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * width).view(-1)   # parent row
         words = (best % vocab).view(-1)                                           # (B,)
         length = grown[origin]
         finished = finished[origin] | (words == end)
@@ -147,12 +173,14 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
             att_history = torch.cat([att_history[origin], alpha[origin].unsqueeze(1)], 1) \
                 if att_history is not None else alpha[origin].unsqueeze(1)
         state = decoder.reorder_beams(state, origin)
-        done = finished.view(n, beam).all(1)
+        # An image is settled once its answer bank has a caption and nothing there is still being written.
+        ended = (finished | torch.isinf(total.view(-1))).view(n, width)[:, answers]
+        done = ended.all(1) & torch.isfinite(total[:, answers]).any(1)
         if done.any():
             settle(done)
             if done.all():
                 break
-            going, keep = ~done, (~done).repeat_interleave(beam)
+            going, keep = ~done, (~done).repeat_interleave(width)
             images, total = images[going], total[going]
             words, length, finished, history = words[keep], length[keep], finished[keep], history[keep]
             att_history = att_history[keep] if att_history is not None else None
@@ -163,9 +191,11 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
 
 
 def decode(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int = 3,
-           max_length: int = 20, no_repeat: int = NO_REPEAT, banned=None, nouns=None) -> list[Decoded]:
-    """Greedy for beam 1 (same result, less work), batched beam search otherwise."""
-    if beam == 1:
+           max_length: int = 20, no_repeat: int = NO_REPEAT, banned=None, nouns=None,
+           required=None) -> list[Decoded | None]:
+    """Greedy for beam 1 (same result, less work), batched beam search otherwise, and always when some words
+    are required (then an image may get None: see beam_search)."""
+    if beam == 1 and required is None:
         return greedy(decoder, encoder_out, start, end, max_length, no_repeat=no_repeat, banned=banned, nouns=nouns)
     return beam_search(decoder, encoder_out, start, end, beam, max_length, no_repeat=no_repeat, banned=banned,
-                       nouns=nouns)
+                       nouns=nouns, required=required)

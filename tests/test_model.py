@@ -15,7 +15,7 @@ from model.data import load_captions, split
 from model.decoder import DecoderConfig, build_decoder
 from model.encoder import Encoder, EncoderSpec, EncoderWeightsMissing, normalise, resizer, weights_path
 from model.features import cached_features
-from model.search import beam_search, greedy
+from model.search import beam_search, decode, greedy
 from model.train import CaptionData, TrainConfig, teacher_forced_loss, train
 from model.vocabulary import Vocabulary, tokenize
 
@@ -140,6 +140,35 @@ def test_search_gives_each_image_in_a_batch_the_caption_it_gets_alone(beam, ship
         for x, y in zip(together, alone):
             assert x.ids == y.ids and x.score == pytest.approx(y.score, abs=1e-5)
             assert torch.allclose(x.alphas, y.alphas, atol=1e-5)
+
+
+def test_a_required_word_is_said_and_each_image_keeps_its_own_constraint(shipped_on_photos):
+    """Constrained beam search on the shipped model: each caption says one of its own image's required words,
+    whatever the other images in the batch require, and requiring every word changes nothing."""
+    c, features = shipped_on_photos
+    v = c.vocab
+    free = beam_search(c.decoder, features, v.start, v.end, beam=3, banned=c.banned)
+    anything = torch.ones(len(features), len(v), dtype=torch.bool)
+    for x, y in zip(free, beam_search(c.decoder, features, v.start, v.end, beam=3, banned=c.banned,
+                                      required=anything)):
+        assert x.ids == y.ids and x.score == pytest.approx(y.score, abs=1e-5)
+    wanted = ["dog", "water", "red", "snow", "ball", "grass", "bike", "child"]
+    wanted = [next(w for w in wanted[i:] + wanted[:i] if w not in v.decode(d.ids).split())
+              for i, d in enumerate(free)]                               # a word its free caption does not say
+    required = torch.zeros(len(features), len(v), dtype=torch.bool)
+    for i, w in enumerate(wanted):
+        required[i, v.stoi[w]] = True
+    for beam in (1, 3):
+        together = decode(c.decoder, features, v.start, v.end, beam, banned=c.banned, required=required)
+        for i, (w, d) in enumerate(zip(wanted, together)):
+            assert w in v.decode(d.ids).split(), (w, v.decode(d.ids))
+            alone = decode(c.decoder, features[i:i + 1], v.start, v.end, beam, banned=c.banned,
+                           required=required[i:i + 1])[0]
+            assert alone.ids == d.ids and alone.score == pytest.approx(d.score, abs=1e-5)
+            assert d.score < free[i].score + 1e-6 or beam == 1     # the free caption was the likelier one
+    never = torch.zeros(len(features), len(v), dtype=torch.bool)
+    never[:, v.unk] = True                                               # <unk> is banned: it cannot be said
+    assert decode(c.decoder, features, v.start, v.end, 3, banned=c.banned, required=never) == [None] * len(features)
 
 
 def test_beam_search_never_repeats_end_and_respects_length(tiny, features):
