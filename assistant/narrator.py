@@ -15,14 +15,12 @@ from assistant.layout import where
 from assistant.problems import Problem
 from assistant.window import WindowInfo
 from model.calibration import UNCALIBRATED, Calibration
-from model.concepts import CATEGORIES, mentions
+from model.concepts import CATEGORY_WORDS, GROUNDED, mentions
 
 NOTHING_YET = "Nothing has been described yet."
 RESULTS = (Described, Failed, Blank, ScreenRead)
-CATEGORY_WORDS = set(CATEGORIES.values())
 MASS_NOUNS = {"food", "coffee", "fruit"}
 # Chosen on the val split (benchmarks/results/grounding_val.md), never on test:
-GROUNDED = 0.5        # an everyday category this likely, that the caption does not name, is said instead of it
 GROUNDED_ANY = 0.7    # any other ImageNet class ("tripod", "space shuttle") needs this much
 MAY_BE = 0.2          # a category this likely is offered when Iris cannot tell ("it may be a dog")
 GIST_LINES = 3        # lines of text read after the heading before "N more lines"
@@ -91,7 +89,9 @@ class Narration:
     # --- words for one image ------------------------------------------------------
     def photo_words(self, result) -> str:
         """A caption as Iris says it, kept true to what the classifier sees:
-        - a confident concept the caption does not name replaces the caption ("a photo of a cat");
+        - a confident concept the caption does not name replaces the caption ("a photo of a cat"); the captioner
+          has already tried to find a caption that names a sure everyday category (model/guided.py);
+        - a caption that names a sure category but is as likely wrong as right is that category alone;
         - an image unlike every photo the model learnt from (a gradient, noise, a drawing) never gets its
           caption: only a confident everyday category is said, or "I can't tell what this image shows";
         - a caption at least as likely wrong as right is not said: "I can't tell", with an everyday category
@@ -108,6 +108,10 @@ class Narration:
             return f"a photo of {_with_article(top[0])}"
         doubt = self.calibration.doubt(result.score, len(result.caption.split()))
         if doubt >= self.calibration.abstain_at:
+            # The caption names the sure category (perhaps only because the search was made to: model/guided.py)
+            # but the rest of it is as likely wrong as right: the category alone is said.
+            if category and top[1] >= GROUNDED:
+                return f"a photo of {_with_article(top[0])}"
             # Only an everyday category is offered: a rare class this unsure ("oxygen mask") misleads.
             if category and top[1] >= MAY_BE:
                 return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"

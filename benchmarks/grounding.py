@@ -7,7 +7,9 @@ For each model and each way of choosing the words:
   old search          beam 3 as shipped before: <unk> allowed
   no <unk>            <unk> masked in search
   + no noun twice     also no noun said twice in a caption
-  what Iris says      no <unk>, no noun twice, then the narrator: grounded in the ImageNet head's concepts,
+  + guided            also a caption that leaves out a category the classifier is sure of is searched again,
+                      made to name it (constrained beam search, model/guided.py)
+  what Iris says      no <unk>, no noun twice, guided, then the narrator: grounded in the ImageNet head's concepts,
                       hedged, or "I can't tell", and an image unlike the training photos never gets its
                       caption (assistant/narrator.py, model/familiarity.py)
 it reports BLEU-4 / METEOR / CIDEr of the words, the held-out concepts' mean F1 (does
@@ -47,25 +49,28 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
     familiarity (model/familiarity.py), as the product does."""
     from assistant.events import Described
     from model.concepts import group
+    from model.guided import guide
     from model.search import decode, never_said
     decoder, vocab, encoder, class_words, nouns = captioner_parts
     banned = None if variant == "old search" else never_said(vocab)
-    out, doubts = [], []
+    out, doubts, searched = [], [], 0
     for i in range(0, len(feats), 200):
         x = torch.from_numpy(np.ascontiguousarray(feats[i:i + 200])).float()
         with torch.inference_mode():
-            found = decode(decoder, x, vocab.start, vocab.end, 3, 20, banned=banned,
-                           nouns=nouns if variant in ("+ no noun twice", "what Iris says") else None)
-            probs = encoder.classify(x).tolist()
+            no_twice = nouns if variant in ("+ no noun twice", "+ guided", "what Iris says") else None
+            found = decode(decoder, x, vocab.start, vocab.end, 3, 20, banned=banned, nouns=no_twice)
+            concepts = [group(class_words, p) for p in encoder.classify(x).tolist()]
+            if variant in ("+ guided", "what Iris says"):
+                found, replaced = guide(decoder, vocab, x, found, concepts, 3, 20, banned=banned, nouns=no_twice)
+                searched += sum(replaced)
             novelty = familiar.novelty(x) if familiar is not None else [None] * len(x)
-        for d, p, n in zip(found, probs, novelty):
+        for d, c, n in zip(found, concepts, novelty):
             text = vocab.decode(d.ids)
             doubts.append(narration.calibration.doubt(d.score, len(text.split())))
             if variant == "what Iris says":
-                concepts = group(class_words, p)
-                text = narration.photo_words(Described("file", text, d.score, concepts=concepts, novelty=n))
+                text = narration.photo_words(Described("file", text, d.score, concepts=c, novelty=n))
             out.append(text)
-    return out, doubts
+    return out, doubts, searched
 
 
 def split_features(checkpoint, split_name: str):
@@ -90,7 +95,7 @@ def tune(class_words, narration) -> None:
     from model.checkpoint import SHIPPED
     from model.concepts import group, mentions
     decoder, vocab, encoder, val, feats = split_features(SHIPPED, "val")
-    said, _ = describe_all((decoder, vocab, encoder, class_words, None), feats, "no <unk>", narration)
+    said, _, _ = describe_all((decoder, vocab, encoder, class_words, None), feats, "no <unk>", narration)
     refs = [r["captions"] for r in val]
     rows = []
     x = torch.from_numpy(np.ascontiguousarray(feats)).float()
@@ -148,9 +153,9 @@ def main() -> None:
         nouns = torch.tensor(noun_mask(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]
-        for variant in ("old search", "no <unk>", "+ no noun twice", "what Iris says"):
-            said, doubt = describe_all((decoder, vocab, encoder, class_words, nouns), feats, variant, narration,
-                                       familiar)
+        for variant in ("old search", "no <unk>", "+ no noun twice", "+ guided", "what Iris says"):
+            said, doubt, searched = describe_all((decoder, vocab, encoder, class_words, nouns), feats, variant,
+                                                 narration, familiar)
             spoken = [s.removeprefix("possibly ") for s in said]
             scores = coco_scores(spoken, refs)
             f1 = concept_f1([spoken[i] for i in novel], [refs[i] for i in novel])
@@ -158,7 +163,8 @@ def main() -> None:
             unk = sum("<unk>" in s for s in said)
             rows.append([label, variant, f"{scores['BLEU-4'] * 100:.1f}", f"{scores['METEOR'] * 100:.1f}",
                          f"{scores['CIDEr'] * 100:.1f}", f"{100 * np.mean(list(f1.values())):.1f}",
-                         f"{100 * np.mean([wrong[i] for i in novel]):.1f}", f"{100 * np.mean(wrong):.1f}", str(unk)])
+                         f"{100 * np.mean([wrong[i] for i in novel]):.1f}", f"{100 * np.mean(wrong):.1f}", str(unk),
+                         str(searched) if variant in ("+ guided", "what Iris says") else "-"])
             print(label, variant, rows[-1][2:], {c: round(v * 100) for c, v in f1.items()}, flush=True)
             if variant == "no <unk>":
                 c = narration.calibration
@@ -175,13 +181,15 @@ def main() -> None:
     for line in old:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("| ") and cells[0] not in scored | {"model"}:
-            (rows if len(cells) == 9 else honesty if len(cells) == 5 else []).append(cells)
+            (rows if len(cells) == 10 else honesty if len(cells) == 5 else []).append(cells)
     write_table("grounding.md", "Photo descriptions on the Flickr8k test split (1,000 images; 'novel' = the "
                 f"{len(novel)} showing a held-out concept: {', '.join(HELD_OUT)}), beam 3, x100.",
                 ["model", "words", "BLEU-4", "METEOR", "CIDEr", "held-out F1", "false subject (novel)",
-                 "false subject (all)", "<unk> said"], rows,
+                 "false subject (all)", "<unk> said", "searched again"], rows,
                 "BLEU-4, METEOR and CIDEr are scored on the words Iris would say, without its 'possibly'. "
-                "False subject: the description names a person, animal or thing (WordNet) that no reference mentions.")
+                "False subject: the description names a person, animal or thing (WordNet) that no reference mentions. "
+                "Searched again: captions that left out a category the classifier is sure of and were replaced by "
+                "the best caption that names it (model/guided.py).")
     write_table("grounding.md", "How well the hedge and the abstention catch descriptions whose subject is wrong "
                 "(no <unk> search, before grounding). Doubt: the model's own P(wrong subject), learnt on val "
                 "(model/calibration.py).", ["model", "flag", "precision", "recall", "share flagged"],

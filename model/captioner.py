@@ -13,6 +13,7 @@ from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_mask
 from model.encoder import Encoder, normalise, resizer
 from model.familiarity import Familiarity
+from model.guided import guide
 from model.prepacked import pack_for_cpu
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
@@ -68,7 +69,7 @@ class Captioner:
         mapping = hashlib.sha256("|".join(self.class_words).encode()).hexdigest()[:8] if self.class_words else "none"
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
                           f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}:"
-                          f"concepts{mapping}")
+                          f"concepts{mapping}:guided")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:
@@ -82,6 +83,8 @@ class Captioner:
             found = decode(self.decoder, features, v.start, v.end, beam, self.max_length, banned=self.banned,
                            nouns=self.nouns)
             concepts = self.concepts(features)
+            found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
+                             nouns=self.nouns)
             novelty = self.familiar.novelty(features) if self.familiar is not None else [None] * len(features)
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n)
                 for d, c, n in zip(found, concepts, novelty)]

@@ -176,6 +176,11 @@ def test_when_neither_the_caption_nor_the_classifier_is_sure_iris_says_it_cannot
     assert n.photo_words(Described("folder", "a dog runs", UNSURE)) == "possibly a dog runs"
     oxygen_mask = Described("folder", "a man is standing in the street", LOST, concepts=(("oxygen mask", 0.4),))
     assert n.photo_words(oxygen_mask) == "I can't tell what this photo shows"   # only everyday categories offered
+    # A doubted caption that names a sure category (as a caption searched again to name it does): the category.
+    guided = Described("folder", "a woman is sitting on a cat", LOST, concepts=(("cat", 0.85),))
+    assert n.photo_words(guided) == "a photo of a cat"
+    unsure_cat = Described("folder", "a woman is sitting on a cat", LOST, concepts=(("cat", 0.45),))
+    assert n.photo_words(unsure_cat) == "I can't tell what this photo shows; it may be a cat"
 
 
 def test_a_model_s_own_doubt_decides_and_a_caption_that_names_more_is_doubted_more():

@@ -1,6 +1,7 @@
 """Describe screen and Read all text as a user meets them: real windows with known text
 under a real window manager (openbox on Xvfb), real key presses, the running
 assistant, its printed words and its real espeak-ng WAVs."""
+import re
 import shutil
 import subprocess
 import sys
@@ -105,9 +106,9 @@ def test_a_page_with_a_photo_gets_its_text_read_and_only_the_photo_captioned(xvf
         title, description = said(s)[-2:]
         assert title.startswith("Garden club news") and title.endswith("web browser.")
         assert "The spring market opens on Saturday morning." in description, description
-        assert description.count(", a photo:") == 1, description          # the photo, and only it
-        caption = description.split(", a photo: ")[1]
-        assert len(caption.split()) >= 2
+        # The photo, and only it: its caption, or only what the classifier is sure of when the caption is doubted.
+        photos = re.findall(r", a photo(?:: | of )(.*)", description)
+        assert len(photos) == 1 and len(photos[0].split()) >= 2, description
     finally:
         browser.kill()
         browser.wait(10)
