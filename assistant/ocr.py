@@ -66,7 +66,12 @@ class Ocr:
         """The lines of text, in reading order; words inside the `skip` boxes (photos) are left out."""
         grey = _dark_on_light(image.convert("L"))
         controls = _controls(grey, skip)
-        lines = self._lines(_without_reversed(grey, controls), skip)
+        # Tesseract's layout loses lines beside a picture: beside a photo, the caption under it ("Children play
+        # in the park" went, "on Sunday." stayed); beside a reversed control (a white field on a dark theme, a
+        # black box once inverted), the page's own labels. Both are painted over in the page's ground: the
+        # photos are captioned, and the controls read alone below.
+        page = _painted_over(_painted_over(grey, _reversed(grey, controls), pad=2), list(skip))
+        lines = self._lines(page, skip)
         # Tesseract's page layout skips text inside a bordered box (a button): read those boxes alone.
         for box in controls:
             if not any(box.contains(l.box.left + l.box.width / 2, l.box.top + l.box.height / 2) for l in lines):
@@ -108,18 +113,24 @@ def _dark_on_light(grey: Image.Image) -> Image.Image:
     return ImageOps.invert(grey) if np.asarray(grey).mean() < DARK else grey
 
 
-def _without_reversed(grey: Image.Image, controls: list[Box]) -> Image.Image:
-    """The page with every control of the opposite polarity (a white field on a dark theme, once inverted: a
-    black box) painted over in the page's ground: next to such a box Tesseract's layout lost the page's own
-    lines ("Email", "Password" beside their fields). Those controls are read alone."""
+def _reversed(grey: Image.Image, controls: list[Box]) -> list[Box]:
+    """Controls of the opposite polarity: a white field on a dark theme, once inverted, is a black box."""
     a = np.asarray(grey)
-    reversed_ = [b for b in controls if a[b.top:b.top + b.height, b.left:b.left + b.width].mean() < DARK]
-    if not reversed_:
+    return [b for b in controls if a[b.top:b.top + b.height, b.left:b.left + b.width].mean() < DARK]
+
+
+def _painted_over(grey: Image.Image, boxes, pad: int = 0) -> Image.Image:
+    """The page with the boxes filled with its ground (its commonest grey outside them)."""
+    if not boxes:
         return grey
-    ground = int(np.bincount(a.ravel()).argmax())
+    a = np.asarray(grey)
+    inside = np.zeros(a.shape, bool)
+    for b in boxes:
+        inside[max(0, b.top - pad):b.top + b.height + pad, max(0, b.left - pad):b.left + b.width + pad] = True
+    if inside.all():
+        return grey
     out = a.copy()
-    for b in reversed_:
-        out[max(0, b.top - 2):b.top + b.height + 2, max(0, b.left - 2):b.left + b.width + 2] = ground
+    out[inside] = int(np.bincount(a[~inside]).argmax())
     return Image.fromarray(out)
 
 

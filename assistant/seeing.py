@@ -25,6 +25,7 @@ PAPER_WORDS = frozenset({"envelope", "menu", "ring binder", "dust jacket", "cros
                          "web page"})    # the classifier's words for paper with writing on it, and a web page
 PAPER = 0.3           # their summed probability at which a photo is read for text
 DOCUMENT = 0.1        # share of the photo the text read must span to be a page, not a photo with a title in it
+MARGIN = 0.05         # share of a file outside its photo that, when drawn, is read for words around the photo
 
 # (images, their pixel hashes or None) -> the model's words for each image
 Caption = Callable[[list[Image.Image], list[str | None]], list[CaptionWords]]
@@ -60,6 +61,10 @@ def look(image: Image.Image, request: Request) -> Look:
     else:
         # One photo must cover the image: several that do together are a page of photos (a gallery).
         photo = bool(regions) and regions[0].area >= PHOTO_FILE * area
+        # A drawn band or border around that photo may carry words (a news photo's caption, a post's text): it is
+        # read as a page, which finish() turns back into the photo when nothing is read around it.
+        if photo and area - sum(b.area for b in regions) >= MARGIN * area and drawn(image, regions):
+            return Look("page", None, regions)
     # A page's margins, text and controls are drawn. Where what lies outside the photo regions was not, it is photo
     # too: one photo the region finder saw only in part (a smooth sky at the edge) or not at all (smooth or grey).
     photo = photo or not drawn(image, regions)
@@ -127,8 +132,11 @@ class Seer:
         lines = tuple(self.ocr.read(image, list(lk.regions)))
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
-        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \
-            if crops else ()
+        captions = self.caption(crops, [None] * len(crops)) if crops else []
+        if not lines and len(regions) == 1 and request.source != "screen" and not request.read_all \
+                and regions[0].area >= PHOTO_FILE * image.size[0] * image.size[1]:
+            return self._described(crops[0], request, ids, captions[0])    # a framed photo, no words around it
+        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, captions))
         # With no text and no photo, what the pixels show for certain is all there is to say.
         colours = main_colours(image) if not lines and not photos else None
         return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids,

@@ -28,7 +28,7 @@ from common import ROOT, percentile, two_cores, write_table, private_display
 
 FLICKR = ROOT.parent / "shared" / "data" / "flickr8k"
 GIST = re.compile(r"(?:^An image of a screen or document\. )?Text: (?:Heading: )?(.*?)(?: \d+ more lines?\.)?"
-                  r"(?: (?:At|On|In) the [a-z ]+, a photo: .*)?$")
+                  r"(?: (?:At|On|In) the [a-z ]+, a photo(?::| of) .*)?$")
 
 
 def words(text: str) -> list[str]:

@@ -82,6 +82,30 @@ def test_a_photo_on_a_white_page_with_a_line_of_text_is_a_page_with_a_photo(tmp_
     assert "a photo:" in r.stdout
 
 
+def test_words_around_a_photo_are_read_and_a_frame_with_none_leaves_it_a_photo(tmp_path):
+    """A news photo with its caption under it was a photo, so the caption was never read; Tesseract, reading it
+    beside the photo, also lost its first words. A photo in a plain frame or above an empty band is still a photo."""
+    from PIL import ImageDraw, ImageFont, ImageOps
+    photos = sorted((FLICKR / "orig1000_s256").glob("*.jpg"))
+    news = Image.new("RGB", (640, 560), "white")
+    news.paste(Image.open(photos[60]).convert("RGB").resize((640, 480)), (0, 0))
+    ImageDraw.Draw(news).text((12, 505), "Children play in the park on Sunday.", fill="black",
+                              font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 22))
+    news.save(tmp_path / "news.png")
+    ImageOps.expand(Image.open(photos[90]).convert("RGB"), border=40, fill="white").save(tmp_path / "framed.png")
+    ImageOps.expand(Image.open(photos[91]).convert("RGB"), border=(0, 0, 0, 120), fill="black").save(
+        tmp_path / "band.png")
+    r = run_main("describe", *(str(tmp_path / n) for n in ("news.png", "framed.png", "band.png")), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    said = dict(line.split(": ", 1) for line in r.stdout.strip().splitlines())
+    words = said[str(tmp_path / "news.png")]
+    assert words.startswith("An image of a screen or document. Text: Children play in the park on Sunday."), words
+    assert words.count(", a photo") == 1, words
+    for name in ("framed.png", "band.png"):
+        words = said[str(tmp_path / name)]
+        assert not words.startswith(("An image of", "A drawing")) and len(words.split()) >= 3, (name, words)
+
+
 def test_a_photographed_letter_is_read_not_given_a_scene(tmp_path):
     """The captioner has seen no page: for a phone's photo of a letter it wrote "a man is sitting on a red bench".
     The classifier sees paper with writing on it, so the photo is read, as a file and as the running assistant

@@ -62,8 +62,8 @@ class Describer:
         with self._lock:
             lk = look(image, request)
             if lk.kind != "photo":
-                event = self.seer.finish(image, request, None, None, lk)
-                return Description(self.narration.words(event), lk.kind)
+                event = self.seer.finish(image, request, None, None, lk)     # a framed photo may come back one
+                return Description(self.narration.words(event), "photo" if isinstance(event, Described) else lk.kind)
             [cap] = self.captioner.caption([image])
         event = self.seer.finish(image, request, None, None, lk, CaptionWords.of(cap))
         if not isinstance(event, Described):          # a photographed page: read, not captioned
