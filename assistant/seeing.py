@@ -42,6 +42,7 @@ class Look:
     kind: str                  # "blank", "photo" or "page" (a screen, screenshot or document)
     blank: str | None
     regions: tuple[Box, ...]   # photo regions, largest first
+    framed: bool = False       # a page only if words are read around its photo; else that photo (see look)
 
 
 def on_paper(concepts) -> bool:
@@ -62,9 +63,10 @@ def look(image: Image.Image, request: Request) -> Look:
         # One photo must cover the image: several that do together are a page of photos (a gallery).
         photo = bool(regions) and regions[0].area >= PHOTO_FILE * area
         # A drawn band or border around that photo may carry words (a news photo's caption, a post's text): it is
-        # read as a page, which finish() turns back into the photo when nothing is read around it.
+        # read as a page, which finish() turns back into the photo when no words are read around it. A clipped
+        # white sky is drawn too, by this test, and must stay photo.
         if photo and area - sum(b.area for b in regions) >= MARGIN * area and drawn(image, regions):
-            return Look("page", None, regions)
+            return Look("page", None, regions, framed=True)
     # A page's margins, text and controls are drawn. Where what lies outside the photo regions was not, it is photo
     # too: one photo the region finder saw only in part (a smooth sky at the edge) or not at all (smooth or grey).
     photo = photo or not drawn(image, regions)
@@ -124,19 +126,21 @@ class Seer:
         ids = dict(path=request.path, digest=digest, mtime_ns=mtime_ns)
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
+        lines = tuple(self.ocr.read(image, list(lk.regions))) if lk.kind == "page" else ()
+        if lk.framed and not request.read_all:
+            # Words, not stray letters from the photo's own edges or sky, make a framed photo a page.
+            lines = tuple(l for l in lines if sum(ch.isalnum() for ch in l.text) >= 3)
+            if sum(len(l.text.split()) for l in lines) < MIN_WORDS:
+                lk = Look("photo", None, lk.regions)
         if lk.kind == "photo":
             caption = caption or self.caption([image], [digest])[0]
             if page := self.page_in_photo(caption, image, request, ids):
                 return page
             return self._described(image, request, ids, caption)
-        lines = tuple(self.ocr.read(image, list(lk.regions)))
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
-        captions = self.caption(crops, [None] * len(crops)) if crops else []
-        if not lines and len(regions) == 1 and request.source != "screen" and not request.read_all \
-                and regions[0].area >= PHOTO_FILE * image.size[0] * image.size[1]:
-            return self._described(crops[0], request, ids, captions[0])    # a framed photo, no words around it
-        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, captions))
+        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \
+            if crops else ()
         # With no text and no photo, what the pixels show for certain is all there is to say.
         colours = main_colours(image) if not lines and not photos else None
         return ScreenRead(request.source, image.size, lines, photos, request.window, request.read_all, **ids,
