@@ -174,7 +174,9 @@ class Narration:
                 end += 1
             heading = lines[first:end]
         rest = [l for l in lines if l not in heading]
-        said = rest[:GIST_LINES]
+        # What follows a heading is what it heads; the lines above it are a window's toolbars and tabs (a
+        # browser's address bar), counted among the "more lines" that Read all text reads.
+        said = (lines[end:] if heading else rest)[:GIST_LINES]
         text = (f"Heading: {self._sentences([' '.join(l.text.strip() for l in heading)])} " if heading else "") \
             + self._sentences(l.text for l in said)
         more = len(rest) - len(said)

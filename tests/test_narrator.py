@@ -123,6 +123,11 @@ def test_a_long_screen_says_its_heading_first_then_a_few_lines_then_how_many_mor
     everything = n.words(_screen(lines, read_all=True))
     assert everything.startswith("All text: Quarterly report for. the north office. Line number 0.")
     assert "Line number 9." in everything
+    # Under a browser's tab strip and address bar, the heading is followed by what it heads, not by the bars.
+    page = [_line("Garden club news x +", 5), _line("file:///tmp/page.html", 25)] + \
+        [_line("Garden club news", 60, height=32)] + [_line(f"Paragraph {i}.", 110 + 20 * i) for i in range(5)]
+    assert n.words(_screen(page)) == ("Text: Heading: Garden club news. Paragraph 0. Paragraph 1. Paragraph 2. "
+                                      "4 more lines.")
 
 
 def test_a_dialog_is_read_whole_and_photos_are_placed_and_hedged():
