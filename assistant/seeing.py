@@ -17,7 +17,7 @@ from assistant.layout import Box, blank, drawn, main_colours, photo_regions
 
 PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region covers this much of is a photo
 PHOTO_SCREEN = 0.8    # a window or screen covered this much by photo regions is one photo (a full-screen viewer)
-MIN_WORDS = 5         # a photographed page with fewer words read than this is left a photo
+MIN_WORDS = 5         # a photographed page, or a framed photo's border, with fewer words read is left a photo
 MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 # A photographed page (a letter, a menu, a screen) gets a scene from the captioner, which has seen no page: when
 # the classifier sees paper with writing on it, the photo is read, and said as a page if its text fills it.
@@ -48,6 +48,13 @@ class Look:
 def on_paper(concepts) -> bool:
     """Whether the classifier sees paper with writing on it (a letter, a menu) or a web page in a photo."""
     return sum(p for word, p in concepts if word in PAPER_WORDS) >= PAPER
+
+
+def _words(lines) -> tuple:
+    """The lines read that are words, when there are MIN_WORDS of them, else (): a photo's edges, its sky, or the
+    table around a photographed page read as a few stray letters ("nh", "}ne", "vy.")."""
+    lines = tuple(l for l in lines if sum(ch.isalnum() for ch in l.text) >= 3)
+    return lines if sum(len(l.text.split()) for l in lines) >= MIN_WORDS else ()
 
 
 def look(image: Image.Image, request: Request) -> Look:
@@ -110,9 +117,7 @@ class Seer:
 
     def _photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
         """The photo's text as a page's, when there are words enough and they span much of it; else None."""
-        # The table or hand around a photographed page reads as a few stray letters ("nh", "}ne"): not text.
-        lines = tuple(l for l in self.ocr.read(image) if sum(ch.isalnum() for ch in l.text) >= 3)
-        if sum(len(l.text.split()) for l in lines) < MIN_WORDS:
+        if not (lines := _words(self.ocr.read(image))):
             return None
         left, top = min(l.box.left for l in lines), min(l.box.top for l in lines)
         right = max(l.box.left + l.box.width for l in lines)
@@ -127,11 +132,8 @@ class Seer:
         if lk.kind == "blank":
             return Blank(request.source, lk.blank, **ids)
         lines = tuple(self.ocr.read(image, list(lk.regions))) if lk.kind == "page" else ()
-        if lk.framed and not request.read_all:
-            # Words, not stray letters from the photo's own edges or sky, make a framed photo a page.
-            lines = tuple(l for l in lines if sum(ch.isalnum() for ch in l.text) >= 3)
-            if sum(len(l.text.split()) for l in lines) < MIN_WORDS:
-                lk = Look("photo", None, lk.regions)
+        if lk.framed and not request.read_all and not (lines := _words(lines)):
+            lk = Look("photo", None, lk.regions)     # no words around the photo: it is that photo
         if lk.kind == "photo":
             caption = caption or self.caption([image], [digest])[0]
             if page := self.page_in_photo(caption, image, request, ids):
