@@ -242,11 +242,13 @@ class Narration:
 
     def _summary(self, source: str, b: _Burst) -> Utterance:
         n, first = len(b.sentences), (b.sentences[0] if b.sentences else "")
+        # A page's or a drawing's words end their own sentence ("... 3 more lines."); a caption does not.
+        first = first if first[-1:] in ".!?" else f"{first}."
         if source == "catch-up":
-            text = f"A photo arrived while Iris was off: {first}." if n == 1 else \
-                f"{n} photos arrived while Iris was off; the first: {first}." if n else ""
+            text = f"A photo arrived while Iris was off: {first}" if n == 1 else \
+                f"{n} photos arrived while Iris was off; the first: {first}" if n else ""
         else:
-            text = f"New photo: {first}." if n == 1 else f"{n} new photos; the first: {first}." if n else ""
+            text = f"New photo: {first}" if n == 1 else f"{n} new photos; the first: {first}" if n else ""
         if b.failures:
             text += f" {_plural(b.failures, 'new file')} could not be read."
         # A folder summary never cuts off a screen description being spoken.

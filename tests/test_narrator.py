@@ -71,6 +71,11 @@ def test_repeat_says_the_last_description_never_a_status_message():
     n.hear(photo(name="b.jpg", caption="two children play"), now=1)
     n.due(now=10)
     assert n.repeat().text == "New photo: two children play."
+    page = ScreenRead("folder", (640, 560), (_line("Children play in the park on Sunday.", 500),), (), None, False,
+                      path=Path("/photos/news.png"))
+    n.hear(page, now=20)
+    [u] = n.due(now=30)                           # a page's words end their own sentence: no second full stop
+    assert u.text == "New photo: An image of a screen or document. Text: Children play in the park on Sunday."
 
 
 def test_every_result_is_printed_with_its_path_once_and_failures_say_why():
