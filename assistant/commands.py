@@ -265,7 +265,9 @@ def web(args) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    done.wait()
+    from assistant.service import SIGNAL_CHECK_SECONDS
+    while not done.wait(SIGNAL_CHECK_SECONDS):    # see Service.run: a signal may reach another thread
+        pass
     speaker.stop()
     server.stop()
     if history:

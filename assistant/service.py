@@ -27,6 +27,7 @@ from config import data_dir
 from config.settings import Settings
 
 CATCH_UP_KEY = "folders_watched_since"   # history state: when the last run began watching
+SIGNAL_CHECK_SECONDS = 0.5              # how soon a signal that another thread received is acted on
 
 
 def _log(message: str) -> None:
@@ -224,7 +225,12 @@ class Service:
         keys = spoken_keys(self.settings.hotkeys["describe_screen"]) if self.hotkeys.working else None
         self.narrator.tell(lambda n: n.ready(problems, keys, self.tray.working))
         while not self._quit:
-            name = self.actions.get()
+            try:
+                # A wait with no timeout can outlast a SIGTERM: the kernel may hand the signal to another of
+                # Iris's threads, and Python runs its handler only once the main thread wakes.
+                name = self.actions.get(timeout=SIGNAL_CHECK_SECONDS)
+            except queue.Empty:
+                continue
             try:
                 self.handlers[name]()
             except Exception as e:   # noqa: BLE001 - one failed action must not end the assistant
