@@ -152,6 +152,22 @@ class ServiceProcess:
         return rc
 
 
+def sigterm_another_thread(pid: int) -> None:
+    """SIGTERM to one thread of the process other than its main thread, as the kernel may deliver a signal sent
+    to the process (the tgkill syscall); Python runs the handler only in the main thread."""
+    import ctypes
+    import signal
+    tids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = dict(line.split(":", 1) for line in (task / "status").read_text().splitlines() if ":" in line)
+        if int(task.name) != pid and not int(fields["SigBlk"], 16) >> (signal.SIGTERM - 1) & 1:
+            tids.append(int(task.name))
+    assert tids, "every other thread blocks SIGTERM"
+    libc = ctypes.CDLL(None, use_errno=True)
+    tgkill = 234                                       # the x86-64 syscall number
+    assert libc.syscall(tgkill, pid, tids[-1], int(signal.SIGTERM)) == 0, ctypes.get_errno()
+
+
 @pytest.fixture
 def service_factory(tmp_path, tiny_checkpoint):
     """Start assistants with the tiny model (or the checkpoint given), speech to WAV files; each is stopped at

@@ -213,29 +213,14 @@ def test_sigterm_stops_cleanly_with_history_intact(xvfb, service_factory, tmp_pa
     assert out.returncode == 0 and out.stdout.count("folder") == 3
 
 
-def _threads_taking(pid: int, sig: int) -> list[int]:
-    """Ids of the process's other threads that do not block the signal (from /proc)."""
-    tids = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = dict(line.split(":", 1) for line in (task / "status").read_text().splitlines() if ":" in line)
-        if int(task.name) != pid and not int(fields["SigBlk"], 16) >> (sig - 1) & 1:
-            tids.append(int(task.name))
-    return tids
-
-
 def test_sigterm_that_the_kernel_gives_to_another_thread_still_stops_iris(xvfb, service_factory):
     """A signal sent to a process reaches any one of its threads that does not block it; Python acts on it
     only in the main thread. CI once saw Iris wait for ever after a SIGTERM; this sends one to each other
     thread in turn (tgkill), as the kernel may."""
-    import ctypes
-    import signal
+    from conftest import sigterm_another_thread
     s = service_factory()
     s.wait_for("Iris is ready")
-    tids = _threads_taking(s.proc.pid, signal.SIGTERM)
-    assert tids, "every other thread blocks SIGTERM"
-    libc = ctypes.CDLL(None, use_errno=True)
-    tgkill = 234                                       # x86-64 syscall number
-    assert libc.syscall(tgkill, s.proc.pid, tids[-1], int(signal.SIGTERM)) == 0, ctypes.get_errno()
+    sigterm_another_thread(s.proc.pid)
     try:
         s.proc.wait(20)
     except subprocess.TimeoutExpired:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import FLICKR, ROOT
+from conftest import FLICKR, ROOT, sigterm_another_thread
 
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 PHOTO = sorted((FLICKR / "images").glob("*.jpg"))[1]
@@ -192,6 +192,9 @@ def test_main_web_listens_on_this_machine_only_and_prints_its_address(tmp_path, 
         while time.time() < end and not list((tmp_path / "speech").glob("*.wav")):
             time.sleep(0.2)
         assert list((tmp_path / "speech").glob("*.wav"))                                 # and says so
+        sigterm_another_thread(proc.pid)                  # it stops even when another thread takes the signal
+        assert proc.wait(20) == 0
     finally:
-        proc.terminate()
-        proc.wait(20)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(20)
