@@ -160,9 +160,9 @@ def beam_search(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: 
             # has not. Totals come from the masked scores, so a bank with too few may keep -inf (dead) rows.
             picks = []
             for excluded in (second | said, ~second & ~said):
-                allowed = candidates.masked_fill(excluded, float("-inf")).view(n, -1)
-                chosen = (allowed.view(n, width, vocab) / penalty).view(n, -1).topk(beam, 1)[1]
-                picks.append((chosen, allowed.gather(1, chosen)))
+                allowed = candidates.masked_fill(excluded, float("-inf"))                  # (N, width, V)
+                chosen = (allowed / penalty).view(n, -1).topk(beam, 1)[1]
+                picks.append((chosen, allowed.view(n, -1).gather(1, chosen)))
             best, total = (torch.cat(part, 1) for part in zip(*picks))            # (N, width) each
         origin = (best // vocab + torch.arange(n, device=device).unsqueeze(1) * width).view(-1)   # parent row
         words = (best % vocab).view(-1)                                           # (B,)
