@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import RESULTS, ROOT, two_cores, write_table
+from common import RESULTS, ROOT, split_features, two_cores, write_table
 from model.concepts import false_subject
 
 HELD_OUT = ("cat", "horse", "bicycle", "boat", "guitar", "bird", "car", "food")
@@ -71,22 +71,6 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
                 text = narration.photo_words(Described("file", text, d.score, concepts=c, novelty=n))
             out.append(text)
     return out, doubts, searched
-
-
-def split_features(checkpoint, split_name: str):
-    """(decoder, vocabulary, encoder, the split's records, their features from the full cache)."""
-    from model.checkpoint import load_checkpoint
-    from model.data import DEFAULT_DATA, load_captions, split
-    from model.encoder import Encoder
-    from model.features import cached_features
-    records = load_captions(DEFAULT_DATA)
-    wanted = split(records, split_name)
-    decoder, vocab, ckpt = load_checkpoint(checkpoint)
-    encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference()
-    names = [r["image"] for r in records]
-    index = {n: i for i, n in enumerate(names)}
-    feats = cached_features(encoder, DEFAULT_DATA / "images", names)[[index[r["image"]] for r in wanted]]
-    return decoder, vocab, encoder, wanted, feats
 
 
 def tune(class_words, narration) -> None:

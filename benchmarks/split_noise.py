@@ -1,5 +1,5 @@
 """Is one model's BLEU-4 really ahead of another's? A paired bootstrap over the images of Flickr8k's val and
-test splits (beam 3, decoded as Iris decodes, BLEU-4 from the COCO caption toolkit's own scorer): both
+test splits (beam 3, decoded as Iris decodes, BLEU-4 from the COCO caption toolkit, model/metrics.py): both
 models' captions of the same resampled images are scored, 200 times.
 
     .venv/bin/python benchmarks/split_noise.py --base LABEL=CHECKPOINT --other LABEL=CHECKPOINT"""
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import two_cores, write_table
+from common import split_features, two_cores, write_table
 
 RESAMPLES = 200
 
@@ -19,42 +19,28 @@ def main():
     p.add_argument("--other", required=True, metavar="LABEL=CHECKPOINT")
     args = p.parse_args()
     two_cores()
-    from pycocoevalcap.bleu.bleu_scorer import BleuScorer
-    from model.data import DEFAULT_DATA, load_captions, split
     from model.evaluate import caption_features
-    from model.checkpoint import load_checkpoint
-    from model.encoder import Encoder
-    from model.features import cached_features
-    from model.vocabulary import tokenize
+    from model.metrics import bleu4
 
     models = dict(m.split("=", 1) for m in (args.base, args.other))
-    records = load_captions(DEFAULT_DATA)
-    names = [r["image"] for r in records]
-    index = {n: i for i, n in enumerate(names)}
+    base, other = models
     rng = np.random.default_rng(0)
     rows = []
     for split_name in ("val", "test"):
-        wanted = split(records, split_name)
-        refs = [[" ".join(tokenize(c)) for c in r["captions"]] for r in wanted]
         hyps = {}
         for label, path in models.items():
-            decoder, vocab, ckpt = load_checkpoint(Path(path))
-            feats = cached_features(Encoder(ckpt.encoder_name, ckpt.grid).for_inference(), DEFAULT_DATA / "images",
-                                    names)[[index[r["image"]] for r in wanted]]
-            hyps[label] = [" ".join(tokenize(h)) for h in caption_features(decoder, vocab, feats, 3)]
+            decoder, vocab, _, wanted, feats = split_features(Path(path), split_name)
+            hyps[label] = caption_features(decoder, vocab, feats, 3)
+        refs = [r["captions"] for r in wanted]
 
-        def bleu4(images, label):
-            scorer = BleuScorer(n=4)
-            for i in images:
-                scorer += (hyps[label][i], refs[i])
-            return 100 * scorer.compute_score(option="closest")[0][3]
+        def score(images, label):
+            return 100 * bleu4([hyps[label][i] for i in images], [refs[i] for i in images])
 
-        base, other = models
-        whole = {label: bleu4(range(len(refs)), label) for label in models}
+        whole = {label: score(range(len(refs)), label) for label in models}
         diffs = []
         for _ in range(RESAMPLES):
             images = rng.integers(0, len(refs), len(refs))
-            diffs.append(bleu4(images, other) - bleu4(images, base))
+            diffs.append(score(images, other) - score(images, base))
         rows.append([split_name, f"{whole[base]:.2f}", f"{whole[other]:.2f}", f"{whole[other] - whole[base]:+.2f}",
                      f"{np.percentile(diffs, 2.5):+.2f} to {np.percentile(diffs, 97.5):+.2f}",
                      f"{sum(d > 0 for d in diffs)} of {RESAMPLES}"])
