@@ -24,6 +24,8 @@ DARK = 110              # mean grey level under which the image is dark-themed: 
 EDGE = 24               # a straight run this long is a border (a button's, a field's), not a letter
 BUTTON = ((14, 90), (22, 480))   # the height and width range, in pixels, of a bordered control worth reading
 MAX_CONTROLS = 16       # bordered controls read one by one, at most, per image
+TINY_TEXT = 10          # lines this high (pixels) or lower are read again at twice the size (see Ocr.read)
+CURSOR = ((8, 48), (0.3, 0.8), 0.95)   # a text cursor block: its height, width / height, share of it filled
 
 
 class OcrUnavailable(RuntimeError):
@@ -70,8 +72,13 @@ class Ocr:
         # in the park" went, "on Sunday." stayed); beside a reversed control (a white field on a dark theme, a
         # black box once inverted), the page's own labels. Both are painted over in the page's ground: the
         # photos are captioned, and the controls read alone below.
-        page = _painted_over(_painted_over(grey, _reversed(grey, controls), pad=2), list(skip))
+        # A terminal's cursor block is read as a letter ("i", "ff" after a prompt): it is painted over too.
+        page = _painted_over(_painted_over(grey, _reversed(grey, controls), pad=2), list(skip) + _cursors(grey))
         lines = self._lines(page, skip)
+        # Tesseract misreads glyphs a few pixels high (a terminal's 6x13 bitmap font: "Hilk" for "Milk", "Is" for
+        # "ls"); twice the size reads them, and costs a second read only on pages of such text.
+        if lines and np.median([l.height for l in lines]) <= TINY_TEXT:
+            lines = self._lines(page, skip, scale=2) or lines
         # Tesseract's page layout skips text inside a bordered box (a button): read those boxes alone.
         for box in controls:
             if not any(box.contains(l.box.left + l.box.width / 2, l.box.top + l.box.height / 2) for l in lines):
@@ -82,9 +89,14 @@ class Ocr:
                         lines.append(TextLine(text, box, line.height, line.block))
         return _in_reading_order(lines)
 
-    def _lines(self, grey: Image.Image, skip, psm: int = 4, block: int = 0) -> list[TextLine]:
+    def _lines(self, grey: Image.Image, skip, psm: int = 4, block: int = 0, scale: int = 1) -> list[TextLine]:
+        """Tesseract's lines of `grey`, read at `scale` times its size; boxes and heights are in grey's pixels."""
+        if scale != 1:
+            grey = grey.resize((grey.width * scale, grey.height * scale), Image.Resampling.LANCZOS)
         data = self._pt.image_to_data(grey, lang=self.languages, config=f"--psm {psm}",
                                       output_type=self._pt.Output.DICT)
+        for key in ("left", "top", "width", "height"):
+            data[key] = [v / scale for v in data[key]]
         lines: dict[tuple, list[int]] = {}
         for i, word in enumerate(data["text"]):
             word = word.strip()
@@ -104,7 +116,8 @@ class Ocr:
             right = max(data["left"][i] + data["width"][i] for i in idx)
             bottom = max(data["top"][i] + data["height"][i] for i in idx)
             height = int(np.median([data["height"][i] for i in idx]))
-            out.append(TextLine(text, Box(left, top, right - left, bottom - top), height, block or key_block))
+            box = Box(int(left), int(top), round(right - left), round(bottom - top))
+            out.append(TextLine(text, box, height, block or key_block))
         return out
 
 
@@ -132,6 +145,18 @@ def _painted_over(grey: Image.Image, boxes, pad: int = 0) -> Image.Image:
     out = a.copy()
     out[inside] = int(np.bincount(a[~inside]).argmax())
     return Image.fromarray(out)
+
+
+def _cursors(grey: Image.Image) -> list[Box]:
+    """Solid dark blocks the size of a character cell: a terminal's cursor, which no letter fills."""
+    (low, high), (narrow, wide), filled = CURSOR
+    labels, _ = ndimage.label(np.asarray(grey) < 128)
+    found = []
+    for i, (rows, cols) in enumerate(ndimage.find_objects(labels), 1):
+        h, w = rows.stop - rows.start, cols.stop - cols.start
+        if low <= h <= high and narrow * h <= w <= wide * h and (labels[rows, cols] == i).mean() >= filled:
+            found.append(Box(cols.start, rows.start, w, h))
+    return found
 
 
 def _controls(grey: Image.Image, skip) -> list[Box]:

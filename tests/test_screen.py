@@ -212,3 +212,30 @@ def test_with_no_window_open_no_title_is_named_not_even_the_window_manager_s_own
             term.wait(10)
     finally:
         looker.stop()
+
+
+def test_a_terminals_small_bitmap_text_is_read_and_its_cursor_block_is_not(xvfb, window_manager):
+    """xterm's default font is a 6x13 bitmap: read at its own size Tesseract heard "Hilk" for "Milk" and "Is"
+    for "ls", and the cursor block after the last line came out as a letter ("i", "ff"). Light and dark
+    themes, the window's part of a real screenshot, as the hotkey reads it."""
+    from assistant.ocr import Ocr
+    from assistant.screen import Screenshots, window_part
+    from assistant.window import active_window
+    script = "echo 'Milk, eggs, bread'; echo 'ls -la done'; printf 'Type here: '; sleep 60"
+    ocr, shots = Ocr(), Screenshots()
+    try:
+        for name, colours in (("Light", ()), ("Dark", ("-bg", "black", "-fg", "white"))):
+            term = open_window("xterm", "-T", name, "-geometry", "60x8+20+20", *colours, "-e", "bash", "-c", script,
+                               title=name)
+            try:
+                image, origin = shots.grab("all")
+                part = window_part(image, origin, active_window().box)
+                lines = [l.text for l in ocr.read(part)]
+            finally:
+                term.kill()
+                term.wait(10)
+            assert lines[:2] == ["Milk, eggs, bread", "ls -la done"], (name, lines)
+            # the prompt's colon may come out as "?" at this size; what must not come is the cursor as a letter
+            assert len(lines) == 3 and lines[2].rstrip(":?") == "Type here", (name, lines)
+    finally:
+        shots.stop()
