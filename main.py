@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--contrastive-epochs", type=int, default=0, metavar="N",
                    help="stage 1: pretrain the image side against sentence embeddings of the captions for N epochs "
                         "before cross-entropy (seed 004; default 0, as the shipped model was trained: see README, 'The model')")
+    t.add_argument("--tune-top", action="store_true",
+                   help="fine-tune the encoder's top (its last stage and head convolution) with the decoder during "
+                        "cross-entropy, on cached features of the layers below it (off by default: see README, 'The model')")
     t.add_argument("--scst-epochs", type=int, default=6, metavar="N",
                    help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs "
                         "(default 6; 0: stop after cross-entropy)")

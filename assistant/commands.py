@@ -140,12 +140,17 @@ def train(args) -> int:
     if args.contrastive_epochs and args.decoder != "attention":
         raise UserError("the contrastive stage pretrains the attention decoder's image side; "
                         "use it with --decoder attention")
+    if args.tune_top and args.decoder != "attention":
+        raise UserError("only the attention decoder can fine-tune the encoder's top; use it with --decoder attention")
+    if args.tune_top and args.contrastive_epochs:
+        raise UserError("the contrastive stage reads the encoder's own top; use --tune-top or --contrastive-epochs, "
+                        "not both")
     torch.set_num_threads(os.cpu_count() or 1)
     out = Path(args.out or PROJECT / "runs" / args.decoder)
     cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, grid=ENCODERS[args.encoder].grid,
                       epochs=args.epochs, max_minutes=args.max_minutes, resume=args.resume, limit=args.limit,
                       held_out=tuple(w.strip() for w in args.held_out.split(",") if w.strip()),
-                      contrastive_epochs=args.contrastive_epochs, out_dir=str(out))
+                      contrastive_epochs=args.contrastive_epochs, tune_top=args.tune_top, out_dir=str(out))
     if args.data:
         cfg.data_dir = args.data
     if args.cache:

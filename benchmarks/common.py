@@ -21,12 +21,11 @@ def split_features(checkpoint, split_name: str):
     """(decoder, vocabulary, encoder, the split's records, their features from the full cache)."""
     from model.checkpoint import load_checkpoint
     from model.data import DEFAULT_DATA, load_captions, split
-    from model.encoder import Encoder
     from model.features import cached_features
     records = load_captions(DEFAULT_DATA)
     wanted = split(records, split_name)
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
-    encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference()
+    encoder = ckpt.feature_encoder().for_inference()
     names = [r["image"] for r in records]
     index = {n: i for i, n in enumerate(names)}
     feats = cached_features(encoder, DEFAULT_DATA / "images", names)[[index[r["image"]] for r in wanted]]

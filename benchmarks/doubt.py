@@ -33,13 +33,12 @@ def signals(checkpoint: Path, held_out: tuple) -> dict:
     from model.checkpoint import load_checkpoint
     from model.concepts import mentions
     from model.data import DEFAULT_DATA, load_captions, split
-    from model.encoder import Encoder
     from model.features import cached_features
     records = load_captions(DEFAULT_DATA)
     names = [r["image"] for r in records]
     index = {n: i for i, n in enumerate(names)}
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
-    encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference()
+    encoder = ckpt.feature_encoder().for_inference()
     every = cached_features(encoder, DEFAULT_DATA / "images", names)
 
     def rows(recs):

@@ -14,7 +14,6 @@ import torch
 from common import RESULTS, two_cores  # noqa: E402 (puts the project on sys.path)
 from model.checkpoint import SHIPPED, load_checkpoint  # noqa: E402
 from model.data import DEFAULT_DATA, load_captions, split  # noqa: E402
-from model.encoder import Encoder  # noqa: E402
 from model.features import cached_features  # noqa: E402
 from model.metrics import bleu4  # noqa: E402
 from model.search import beam_search  # noqa: E402
@@ -30,7 +29,7 @@ def main() -> None:
     records = load_captions()
     val = split(records, "val")
     names = [r["image"] for r in records]
-    feats = cached_features(Encoder(ckpt.encoder_name, ckpt.grid), DEFAULT_DATA / "images", names)
+    feats = cached_features(ckpt.feature_encoder(), DEFAULT_DATA / "images", names)
     index = {n: i for i, n in enumerate(names)}
     x = torch.from_numpy(np.asarray(feats[[index[r["image"]] for r in val]])).float()
     refs = [r["captions"] for r in val]

@@ -138,7 +138,7 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
     from model.train import TrainConfig, prepare_data
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
     if prepared is None:
-        cfg = TrainConfig(encoder=ckpt.encoder_name, grid=ckpt.grid,
+        cfg = TrainConfig(encoder=ckpt.encoder_name, grid=ckpt.grid, tune_top=bool(ckpt.decoder.top_of),
                           held_out=tuple((ckpt.trained.get("config") or {}).get("held_out") or ()),
                           limit=(ckpt.trained.get("config") or {}).get("limit") or 0)
         if data_dir:
@@ -147,7 +147,9 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
             cfg.cache_dir = cache_dir
         prepared = prepare_data(cfg)
     _, train, val = prepared
-    familiar = familiarity.fit(familiarity.pooled(train.features), familiarity.pooled(val.features))
+    own = ckpt.feature_encoder().for_inference().own if ckpt.decoder.top_of else None   # the pretrained top's
+    familiar = familiarity.fit(familiarity.pooled(train.features, through=own),
+                               familiarity.pooled(val.features, through=own))
     scores, words, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
                                         val.references)
     chosen = fit(scores, words, wrong)

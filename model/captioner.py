@@ -11,7 +11,7 @@ from PIL import Image
 from model.calibration import for_checkpoint
 from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_mask
-from model.encoder import Encoder, normalise, resizer
+from model.encoder import normalise, resizer
 from model.familiarity import Familiarity
 from model.guided import guide
 from model.prepacked import pack_for_cpu
@@ -50,7 +50,7 @@ class Captioner:
         self.decoder, self.vocab, ckpt = load_checkpoint(self.checkpoint, self.device)
         if self.device == "cpu":
             pack_for_cpu(self.decoder)    # beam search's few rows at a time, without MKL's per-call re-packing
-        self.encoder = Encoder(ckpt.encoder_name, ckpt.grid).for_inference().to(self.device)
+        self.encoder = ckpt.feature_encoder().for_inference().to(self.device)
         self.prepare = resizer(self.encoder.spec)   # PIL image (any mode, any size) -> (S, S, 3) uint8
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
@@ -85,7 +85,8 @@ class Captioner:
             concepts = self.concepts(features)
             found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
                              nouns=self.nouns)
-            novelty = self.familiar.novelty(features) if self.familiar is not None else [None] * len(features)
+            novelty = self.familiar.novelty(self.encoder.own(features)) if self.familiar is not None \
+                else [None] * len(features)
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n)
                 for d, c, n in zip(found, concepts, novelty)]
 

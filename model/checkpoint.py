@@ -34,6 +34,11 @@ class Checkpoint:
     training: dict = field(default_factory=dict)    # resume state, in last.pt only
     calibration: dict = field(default_factory=dict)  # how far to trust this model's captions (model/calibration.py)
 
+    def feature_encoder(self):
+        """The encoder whose features this model reads: below the top when the decoder owns a tuned top."""
+        from model.encoder import Encoder
+        return Encoder(self.encoder_name, self.grid, before_top=bool(self.decoder.top_of))
+
     def sha256(self) -> str:
         """The file's content hash: the same name can hold another model after retraining."""
         h = hashlib.sha256()

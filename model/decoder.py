@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from model.tuned_top import TunedTop
+
 
 @dataclass(frozen=True)
 class DecoderConfig:
@@ -27,6 +29,7 @@ class DecoderConfig:
     feature_dim: int = 512        # D (attention only)
     attention_dim: int = 256      # A (attention only)
     dropout: float = 0.5
+    top_of: str = ""              # an encoder's name: the decoder owns a fine-tuned copy of its top (attention only)
 
     # The baseline's paper sizes differ from the attention model's.
     KIND_DEFAULTS = {"attention": {}, "show_and_tell": {"embed_dim": 512}}
@@ -78,9 +81,13 @@ class AttentionDecoder(nn.Module):
         self.out_z = nn.Linear(c.feature_dim, c.embed_dim)
         self.out = nn.Linear(c.embed_dim, c.vocab_size)
         self.dropout = nn.Dropout(c.dropout)
+        # With its own top, the decoder reads features from below the encoder's top (N, R, c) and makes the C channels.
+        self.top = TunedTop(c.top_of) if c.top_of else None
 
     def init_state(self, encoder_out: torch.Tensor, rows: torch.Tensor | None = None):
         """encoder_out (N images, R, C); rows (B,) image of each row, or None for one row per image."""
+        if self.top is not None:
+            encoder_out = self.top(encoder_out)                    # (N, R, c) -> (N, R, C)
         features = self.dropout(self.project(encoder_out))         # (N, R, D)
         feat_att = self.attention.feat(features)                   # (N, R, A), reused at every word
         mean = features.mean(1)                                    # (N, D)
@@ -139,4 +146,6 @@ DECODERS = {cls.kind: cls for cls in (AttentionDecoder, ShowAndTellDecoder)}
 def build_decoder(config: DecoderConfig) -> nn.Module:
     if config.kind not in DECODERS:
         raise ValueError(f"unknown decoder {config.kind!r}; known: {', '.join(DECODERS)}")
+    if config.top_of and config.kind != "attention":
+        raise ValueError(f"only the attention decoder can own the encoder's top, not {config.kind!r}")
     return DECODERS[config.kind](config)

@@ -103,6 +103,19 @@ class InvertedResidual(nn.Module):
         return y.add_(x) if self.skip else y    # in place, as above: y is a fresh projection
 
 
+def fold_batch_norms(network: nn.Module) -> nn.Module:
+    """Fold each batch norm into the convolution registered just before it (weights and bias rewritten,
+    statistics no longer applied); the convolutions stay trainable."""
+    for module in network.modules():
+        before = None
+        for child in module.children():     # each batch norm is registered right after its conv
+            if isinstance(child, BatchNormReLU6) and not child.folded:
+                assert isinstance(before, nn.Conv2d), "a batch norm must follow a convolution"
+                child.fold_into(before)
+            before = child
+    return network
+
+
 class EfficientNetLite(nn.Module):
     """Feature extractor: (B, 3, S, S) in [-1, 1] -> (B, 1280, S/32, S/32). The classifier is kept only so
     that the weights packages' state dicts (which include it) load by position."""
@@ -127,19 +140,24 @@ class EfficientNetLite(nn.Module):
     def fold_batch_norm(self) -> "EfficientNetLite":
         """Fold every batch norm into the convolution before it: the same outputs to rounding, and faster
         on a CPU (benchmarks/results/encoder_layout.md). Frozen, so inference only."""
-        for module in self.modules():
-            before = None
-            for child in module.children():     # each batch norm is registered right after its conv
-                if isinstance(child, BatchNormReLU6) and not child.folded:
-                    assert isinstance(before, nn.Conv2d), "a batch norm must follow a convolution"
-                    child.fold_into(before)
-                before = child
+        fold_batch_norms(self)
         for p in self.parameters():
             p.requires_grad = False
         return self
 
+    def forward_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """Everything below the top (the last stage and the head convolution): (B, 3, S, S) -> (B, c, S/32, S/32)."""
+        x = self.bn1(self.conv_stem(x))
+        for stage in self.blocks[:-1]:
+            x = stage(x)
+        return x
+
+    def forward_top(self, x: torch.Tensor) -> torch.Tensor:
+        """The top alone: the trunk's output -> (B, 1280, S/32, S/32)."""
+        return self.bn2(self.conv_head(self.blocks[-1](x)))
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn2(self.conv_head(self.blocks(self.bn1(self.conv_stem(x)))))
+        return self.forward_top(self.forward_trunk(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.forward_features(x).mean((2, 3)))

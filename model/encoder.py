@@ -71,12 +71,26 @@ def normalise(pixels) -> torch.Tensor:
     return torch.as_tensor(pixels).permute(0, 3, 1, 2).float().div(255).sub(0.5).div(0.5)
 
 
-class Encoder(nn.Module):
-    """(B, 3, S, S) images -> (B, grid*grid, channels) region features."""
+def on_grid(layers: Callable[[torch.Tensor], torch.Tensor], features: torch.Tensor) -> torch.Tensor:
+    """Run convolutional layers on (B, R, c) region features laid out as their square grid -> (B, R, C)."""
+    b, r, c = features.shape
+    g = round(r ** 0.5)
+    fmap = features.transpose(1, 2).reshape(b, c, g, g).contiguous(memory_format=torch.channels_last)
+    return layers(fmap).flatten(2).transpose(1, 2)
 
-    def __init__(self, name: str = "efficientnet_lite2", grid: int = 9):
+
+class Encoder(nn.Module):
+    """(B, 3, S, S) images -> (B, grid*grid, channels) region features.
+
+    before_top: stop below the top (the last stage and the head convolution), for a decoder that owns and
+    fine-tunes its own copy of the top (model/tuned_top.py); `top` then gives this encoder's own features."""
+
+    def __init__(self, name: str = "efficientnet_lite2", grid: int = 9, before_top: bool = False):
         super().__init__()
-        self.name, self.spec, self.grid = name, spec_for(name), grid
+        self.name, self.spec, self.grid, self.before_top = name, spec_for(name), grid, before_top
+        if before_top and grid != self.spec.grid:
+            # The top's depthwise convolution sees neighbouring cells: pooled cells are not what it was trained on.
+            raise ValueError(f"features below the top need {name}'s own grid ({self.spec.grid}), not {grid}")
         self.cnn = EfficientNetLite(name)
         self._load_by_position(weights_path(self.spec))
         # Channels-last suits the depthwise convolutions: on a CPU it beats the default layout at every
@@ -100,12 +114,28 @@ class Encoder(nn.Module):
         self.cnn.fold_batch_norm().to(memory_format=torch.channels_last)
         return self
 
+    @property
+    def channels(self) -> int:
+        """Channels of each region's feature, as forward returns them."""
+        return self.cnn.blocks[-1][0].conv_pw.in_channels if self.before_top else self.spec.channels
+
+    def top(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, R, c) features from below the top -> (B, R, C): what this encoder gives without before_top."""
+        return on_grid(self.cnn.forward_top, features)
+
+    def own(self, features: torch.Tensor) -> torch.Tensor:
+        """This encoder's features -> those of its pretrained top, whatever a decoder's tuned copy made of it:
+        what the ImageNet head and the training photos' familiarity are measured on."""
+        return self.top(features) if self.before_top else features
+
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """(B, R, C) region features -> (B, 1000) ImageNet class probabilities: the weights' own head, on the
-        same features the captioner reads (their mean is the head's global pooling at the native grid)."""
-        return torch.softmax(self.cnn.classifier(features.mean(1)), 1)
+        same features the captioner reads (their mean is the head's global pooling at the native grid).
+        Features from below the top go through this encoder's own top first."""
+        return torch.softmax(self.cnn.classifier(self.own(features).mean(1)), 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         images = images.contiguous(memory_format=torch.channels_last)
-        fmap = self.pool(self.cnn.forward_features(images))     # (B, C, g, g)
+        cnn = self.cnn.forward_trunk if self.before_top else self.cnn.forward_features
+        fmap = self.pool(cnn(images))                          # (B, C, g, g)
         return fmap.flatten(2).transpose(1, 2)                 # (B, g*g, C)

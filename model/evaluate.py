@@ -7,7 +7,6 @@ import torch
 
 from model.checkpoint import load_checkpoint
 from model.data import DEFAULT_DATA, load_captions, split
-from model.encoder import Encoder
 from model.features import DEFAULT_CACHE, cached_features, existing_features
 from model.metrics import coco_scores
 from model.concepts import noun_mask
@@ -36,7 +35,7 @@ def evaluate(checkpoints: dict[str, Path], beams=(1, 3), data_dir=DEFAULT_DATA, 
     rows = []
     for label, path in checkpoints.items():
         decoder, vocab, ckpt = load_checkpoint(path)
-        encoder = Encoder(ckpt.encoder_name, ckpt.grid)
+        encoder = ckpt.feature_encoder()
         # The full cache that training built, when there is one; otherwise only the images scored here.
         names = [r["image"] for r in records]
         feats = existing_features(encoder, names, cache_dir)

@@ -52,10 +52,15 @@ class Familiarity:
         return cls(saved["location"].float(), saved["precision"].float(), float(saved["limit"]))
 
 
-def pooled(features, chunk: int = 500) -> np.ndarray:
-    """(N, R, C) region features (a float16 memmap is fine) -> (N, C) float64 means, read a chunk at a time."""
-    return np.concatenate([np.asarray(features[i:i + chunk], dtype=np.float32).mean(1)
-                           for i in range(0, len(features), chunk)]).astype(np.float64)
+def pooled(features, chunk: int = 500, through=None) -> np.ndarray:
+    """(N, R, C) region features (a float16 memmap is fine) -> (N, C) float64 means, read a chunk at a time;
+    `through` (an encoder's own()) turns each chunk into the features familiarity is measured on first."""
+    def mean(part) -> np.ndarray:
+        if through is None:
+            return np.asarray(part, dtype=np.float32).mean(1)
+        with torch.inference_mode():
+            return through(torch.from_numpy(np.asarray(part, dtype=np.float32))).mean(1).numpy()
+    return np.concatenate([mean(features[i:i + chunk]) for i in range(0, len(features), chunk)]).astype(np.float64)
 
 
 def fit(train_pooled: np.ndarray, val_pooled: np.ndarray) -> Familiarity:

@@ -17,7 +17,8 @@ DEFAULT_CACHE = Path(__file__).resolve().parents[1] / "cache" / "features"
 
 
 def cache_key(encoder: Encoder) -> str:
-    return f"{encoder.name}_{encoder.spec.image_size}px_{encoder.grid}x{encoder.grid}"
+    below = "_belowtop" if encoder.before_top else ""
+    return f"{encoder.name}_{encoder.spec.image_size}px_{encoder.grid}x{encoder.grid}{below}"
 
 
 class _Images(torch.utils.data.Dataset):
@@ -57,7 +58,7 @@ def cached_features(encoder: Encoder, images_dir: Path, names: list[str], cache_
     data_path, meta_path = _paths(encoder, names, cache_dir)
     key = data_path.stem
     meta_path.unlink(missing_ok=True)   # mark incomplete while writing
-    shape = (len(names), encoder.grid * encoder.grid, encoder.spec.channels)
+    shape = (len(names), encoder.grid * encoder.grid, encoder.channels)
     out = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.float16, shape=shape)
     loader = torch.utils.data.DataLoader(_Images([Path(images_dir) / n for n in names], resizer(encoder.spec)),
                                          batch_size=batch_size, num_workers=1)

@@ -137,13 +137,17 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
     decoder, vocab, start_ckpt = load_checkpoint(cfg.start)
     _, train_data, val_data = prepared or prepare_data(TrainConfig(
-        encoder=start_ckpt.encoder_name, grid=start_ckpt.grid, data_dir=cfg.data_dir, cache_dir=cfg.cache_dir,
+        encoder=start_ckpt.encoder_name, grid=start_ckpt.grid, tune_top=bool(start_ckpt.decoder.top_of),
+        data_dir=cfg.data_dir, cache_dir=cfg.cache_dir,
         limit=cfg.limit, held_out=tuple((start_ckpt.trained.get("config") or {}).get("held_out") or ())))
     cider = CorpusCider(train_data.references)
     banned = never_said(vocab)
     # Dropout stays off: the policy that is rewarded is then the one the assistant runs.
     decoder.eval()
-    optimizer = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    if getattr(decoder, "top", None) is not None:
+        # A tuned encoder top stays as cross-entropy left it: the sampled reward is too noisy a signal for it.
+        decoder.top.requires_grad_(False)
+    optimizer = torch.optim.Adam([p for p in decoder.parameters() if p.requires_grad], lr=cfg.lr)
     averaged = AveragedModel(decoder, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
     scored = averaged.module if averaged else decoder
     meta = dict(encoder_name=start_ckpt.encoder_name, grid=start_ckpt.grid)

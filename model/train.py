@@ -56,6 +56,8 @@ class TrainConfig:
     decoder_hparams: dict = field(default_factory=dict)   # DecoderConfig fields to change (sizes, dropout)
     held_out: tuple[str, ...] = ()  # concepts never seen in training: images whose captions name one are left out
     contrastive_epochs: int = 0   # >0: first pretrain the image side against caption sentence embeddings (seed 004)
+    tune_top: bool = False        # fine-tune the encoder's top (last stage, head convolution) with the decoder
+    top_lr: float = 1e-4          # its learning rate: pretrained layers move slower than the new decoder
 
 
 class CaptionData:
@@ -153,7 +155,8 @@ def prepare_data(cfg: TrainConfig, names_for_cache=None):
         train_recs, val_recs = train_recs[:cfg.limit], val_recs[:cfg.limit]
     vocab = Vocabulary.build((c for r in train_recs for c in r["captions"]), cfg.min_freq)
     names = names_for_cache or [r["image"] for r in (records if not cfg.limit else train_recs + val_recs)]
-    feats = cached_features(Encoder(cfg.encoder, cfg.grid), Path(cfg.data_dir) / "images", names, cfg.cache_dir)
+    encoder = Encoder(cfg.encoder, cfg.grid, before_top=cfg.tune_top)
+    feats = cached_features(encoder, Path(cfg.data_dir) / "images", names, cfg.cache_dir)
     row = {n: i for i, n in enumerate(names)}
 
     def data(recs):
@@ -181,14 +184,35 @@ def contrastive_stage(decoder, train_data: CaptionData, val_data: CaptionData, c
     return [{"stage": "contrastive", **e} for e in entries]
 
 
+def new_decoder(cfg: TrainConfig, vocab: Vocabulary, train_data: CaptionData):
+    """A decoder to train; with tune_top it owns a copy of the encoder's pretrained top to fine-tune."""
+    if cfg.tune_top:
+        encoder = Encoder(cfg.encoder, cfg.grid).for_inference()
+        decoder = build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab), top_of=cfg.encoder,
+                                                       encoder_dim=encoder.channels, **cfg.decoder_hparams))
+        decoder.top.start_from(encoder)
+        return decoder
+    return build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab),
+                                                encoder_dim=train_data.features.shape[2], **cfg.decoder_hparams))
+
+
+def parameter_groups(decoder, cfg: TrainConfig) -> list[dict]:
+    """The decoder's own weights first (their rate is the one logged), then a tuned top's at top_lr."""
+    top = getattr(decoder, "top", None)
+    if top is None:
+        return [{"params": list(decoder.parameters())}]
+    mine = {id(p) for p in top.parameters()}
+    return [{"params": [p for p in decoder.parameters() if id(p) not in mine]},
+            {"params": [p for p in top.parameters() if p.requires_grad], "lr": cfg.top_lr}]
+
+
 def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
     """Train one decoder; returns the path of the best checkpoint (by val BLEU-4)."""
     random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
     vocab, train_data, val_data = prepared or prepare_data(cfg)
-    decoder = build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab),
-                                                   encoder_dim=train_data.features.shape[2], **cfg.decoder_hparams))
-    optimizer = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    decoder = new_decoder(cfg, vocab, train_data)
+    optimizer = torch.optim.Adam(parameter_groups(decoder, cfg), lr=cfg.lr)
     # The averaged copy is what gets validated and saved; the raw decoder is what learns.
     averaged = AveragedModel(decoder, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
     scored = averaged.module if averaged else decoder

@@ -169,3 +169,91 @@ def test_train_command_runs_every_stage_on_a_tiny_run(tiny, tmp_path):
 def test_contrastive_stage_needs_the_attention_decoder(tmp_path):
     r = run_main("train", "--decoder", "show_and_tell", "--contrastive-epochs", "1", "--out", str(tmp_path))
     assert r.returncode == 2 and "attention decoder" in r.stderr
+
+
+# --- fine-tuning the encoder's top -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tuned_run(tiny, tmp_path_factory):
+    """A tiny attention model trained with its own copy of the encoder's top, on 12 real photos."""
+    out = tmp_path_factory.mktemp("tuned_top")
+    # Its own cache: features from below the top are another file, computed for these 24 photos.
+    base = dict(limit=12, batch_images=4, min_freq=1, patience=10, cache_dir=str(out / "cache"),
+                out_dir=str(out), decoder_hparams=TINY, tune_top=True, top_lr=1e-3, lr=3e-3, ema=0)
+    torch.manual_seed(0)
+    said = []
+    best = train(TrainConfig(epochs=2, **base), log=said.append)
+    return best, out, base, said
+
+
+def test_a_decoder_with_its_own_top_starts_from_exactly_the_encoders_features():
+    from model.encoder import Encoder, normalise, resizer
+    from model.tuned_top import TunedTop
+    from PIL import Image
+    names = [r["image"] for r in split(load_captions(FLICKR), "test")[:3]]
+    full = Encoder("efficientnet_lite2", 9).for_inference()
+    below = Encoder("efficientnet_lite2", 9, before_top=True).for_inference()
+    prepare = resizer(full.spec)
+    pixels = normalise(np.stack([prepare(Image.open(FLICKR / "images" / n)) for n in names]))
+    with torch.no_grad():
+        want, got = full(pixels), below(pixels)
+        assert got.shape == (3, 81, below.channels) and below.channels < want.shape[2]
+        top = TunedTop("efficientnet_lite2").start_from(full)
+        assert torch.allclose(top(got), want, atol=1e-4)
+        assert torch.allclose(below.classify(got), full.classify(want), atol=1e-5)   # grounding sees the same
+    assert all(p.requires_grad for n, p in top.named_parameters() if "conv" in n)
+
+
+def test_tuning_the_top_lowers_the_loss_moves_the_top_and_a_resumed_run_continues(tuned_run):
+    best, out, base, said = tuned_run
+    from model.encoder import Encoder
+    losses = [json.loads(line)["loss"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 2 and losses[1] < losses[0]
+    decoder, _, ckpt = load_checkpoint(best)
+    assert ckpt.decoder.top_of == "efficientnet_lite2" and ckpt.feature_encoder().before_top
+    pretrained = Encoder("efficientnet_lite2", 9).for_inference().cnn.conv_head.weight
+    assert not torch.allclose(decoder.top.conv_head.weight, pretrained)        # the top learnt
+    assert (decoder.top.conv_head.weight - pretrained).abs().max() < 0.1        # fine-tuned, not replaced
+    said = []
+    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
+    assert said[0].startswith("resuming after epoch 2")
+    state = load_checkpoint(out / "last.pt")[2].training
+    assert [e["epoch"] for e in state["history"]] == [1, 2, 3]
+    assert [g["lr"] for g in state["optimizer"]["param_groups"]] == [3e-3, 1e-3]   # two rates, both kept
+
+
+def test_self_critical_training_leaves_a_tuned_top_as_it_was(tuned_run, tmp_path):
+    best, _, base, _ = tuned_run
+    start = load_checkpoint(best)[0]
+    after = train_scst(ScstConfig(start=str(best), epochs=1, limit=12, batch_images=4, lr=1e-3, patience=10,
+                                  cache_dir=base["cache_dir"], out_dir=str(tmp_path)), log=lambda m: None)
+    tuned = load_checkpoint(tmp_path / "last.pt")[0]
+    assert all(torch.equal(a, b) for a, b in zip(start.top.state_dict().values(), tuned.top.state_dict().values()))
+    assert not torch.equal(start.out.weight, tuned.out.weight)                 # while the decoder learnt
+    assert after.exists()
+
+
+def test_the_captioner_reads_a_tuned_top_model_and_grounds_with_the_encoders_own_top(tuned_run):
+    """The tuned copy makes the words; the ImageNet head and the familiarity of the training photos still see
+    the encoder's own, pretrained top."""
+    from PIL import Image
+    from model.calibration import calibrate
+    from model.captioner import Captioner
+    best, _, base, _ = tuned_run
+    calibrate(best, cache_dir=base["cache_dir"], log=lambda m: None)
+    plain = Captioner(best, device="cpu")
+    assert plain.encoder.before_top
+    assert plain.familiar is not None and plain.familiar.location.shape == (1280,)
+    image = Image.open(FLICKR / "images" / split(load_captions(FLICKR), "test")[0]["image"])
+    caption = plain.caption([image])[0]
+    assert caption.words and caption.text and caption.novelty is not None and caption.novelty >= 0
+    from model.encoder import Encoder, normalise
+    full = Encoder("efficientnet_lite2", 9).for_inference()
+    with torch.no_grad():
+        probs = full.classify(full(normalise(plain.prepare(image)[None])))[0]
+    top_class_word = plain.class_words[int(probs.argmax())]
+    assert caption.concepts and top_class_word in [c for c, _ in caption.concepts]
+
+
+def test_tuning_the_top_is_refused_with_the_contrastive_stage(tmp_path):
+    r = run_main("train", "--tune-top", "--contrastive-epochs", "1", "--out", str(tmp_path))
+    assert r.returncode == 2 and "--tune-top or --contrastive-epochs" in r.stderr
