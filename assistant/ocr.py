@@ -73,12 +73,15 @@ class Ocr:
         # black box once inverted), the page's own labels. Both are painted over in the page's ground: the
         # photos are captioned, and the controls read alone below.
         # A terminal's cursor block is read as a letter ("i", "ff" after a prompt): it is painted over too.
-        page = _painted_over(_painted_over(grey, _reversed(grey, controls), pad=2), list(skip) + _cursors(grey))
-        lines = self._lines(page, skip)
+        cursors = _cursors(grey)
+        page = _painted_over(_painted_over(grey, _reversed(grey, controls), pad=2), list(skip) + cursors)
         # Tesseract misreads glyphs a few pixels high (a terminal's 6x13 bitmap font: "Hilk" for "Milk", "Is" for
-        # "ls"); twice the size reads them, and costs a second read only on pages of such text.
-        if lines and np.median([l.height for l in lines]) <= TINY_TEXT:
-            lines = self._lines(page, skip, scale=2) or lines
+        # "ls") and, at its own size, a terminal's text is fragile: with the cursor painted over, a 12-pixel
+        # monospace line came out as "Extra Line number 5". Twice the size reads both; a page pays for it only
+        # when it shows a cursor (a terminal) or when its lines turn out this small.
+        lines = [] if cursors else self._lines(page, skip)
+        if cursors or (lines and np.median([l.height for l in lines]) <= TINY_TEXT):
+            lines = self._lines(page, skip, scale=2) or lines or self._lines(page, skip)
         # Tesseract's page layout skips text inside a bordered box (a button): read those boxes alone.
         for box in controls:
             if not any(box.contains(l.box.left + l.box.width / 2, l.box.top + l.box.height / 2) for l in lines):
