@@ -25,7 +25,7 @@ EDGE = 24               # a straight run this long is a border (a button's, a fi
 BUTTON = ((14, 90), (22, 480))   # the height and width range, in pixels, of a bordered control worth reading
 MAX_CONTROLS = 16       # bordered controls read one by one, at most, per image
 TINY_TEXT = 10          # lines this high (pixels) or lower are read again at twice the size (see Ocr.read)
-CURSOR = ((8, 48), (0.3, 0.8), 0.95)   # a text cursor block: its height, width / height, share of it filled
+CURSOR = ((13, 48), (0.4, 0.7), 0.95)  # a cursor block: height (xterm's smallest cell: 13), width / height, share filled
 
 
 class OcrUnavailable(RuntimeError):

@@ -2,7 +2,7 @@
 test splits (beam 3, decoded as Iris decodes, BLEU-4 from the COCO caption toolkit, model/metrics.py): both
 models' captions of the same resampled images are scored, 200 times.
 
-    .venv/bin/python benchmarks/split_noise.py --base LABEL=CHECKPOINT --other LABEL=CHECKPOINT"""
+    .venv/bin/python benchmarks/split_noise.py --base LABEL=CHECKPOINT --other LABEL=CHECKPOINT [--output NAME.md]"""
 import argparse
 from pathlib import Path
 
@@ -17,6 +17,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--base", required=True, metavar="LABEL=CHECKPOINT")
     p.add_argument("--other", required=True, metavar="LABEL=CHECKPOINT")
+    p.add_argument("--output", default="split_noise.md", help="results file name (one per comparison kept)")
     args = p.parse_args()
     two_cores()
     from model.evaluate import caption_features
@@ -44,7 +45,7 @@ def main():
         rows.append([split_name, f"{whole[base]:.2f}", f"{whole[other]:.2f}", f"{whole[other] - whole[base]:+.2f}",
                      f"{np.percentile(diffs, 2.5):+.2f} to {np.percentile(diffs, 97.5):+.2f}",
                      f"{sum(d > 0 for d in diffs)} of {RESAMPLES}"])
-    write_table("split_noise.md", f"Paired bootstrap of BLEU-4 (beam 3) over each split's 1,000 images: {other} "
+    write_table(args.output, f"Paired bootstrap of BLEU-4 (beam 3) over each split's 1,000 images: {other} "
                 f"against {base}.",
                 ["split", f"BLEU-4, {base}", f"BLEU-4, {other}", "difference", "95 % of resamples",
                  f"resamples where {other} is ahead"], rows,

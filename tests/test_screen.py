@@ -239,3 +239,20 @@ def test_a_terminals_small_bitmap_text_is_read_and_its_cursor_block_is_not(xvfb,
             assert len(lines) == 3 and lines[2].rstrip(":?") == "Type here", (name, lines)
     finally:
         shots.stop()
+
+
+def test_bold_letters_on_a_page_are_not_taken_for_a_cursor_block():
+    """Bold "l", "I", "!" and "1" are solid bars too; painting them over (and reading the page at twice its size,
+    as for a terminal) cost rendered pages words. A cursor is a character cell: wider, and 13 pixels or more."""
+    from PIL import Image, ImageDraw, ImageFont
+    from assistant.ocr import _cursors
+    page = Image.new("L", (900, 700), 255)
+    draw = ImageDraw.Draw(page)
+    y = 10
+    for size in range(9, 40, 3):
+        font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", size)
+        draw.text((10, y), "Illinois 1! Il lI || Hi: list", font=font, fill=0)
+        y += size + 12
+    assert _cursors(page) == []
+    draw.rectangle((600, 600, 607, 615), fill=0)          # an 8 x 16 cell, as a 16-pixel terminal font's cursor
+    assert len(_cursors(page)) == 1
