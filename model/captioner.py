@@ -82,19 +82,20 @@ class Captioner:
         with torch.inference_mode():
             found = decode(self.decoder, features, v.start, v.end, beam, self.max_length, banned=self.banned,
                            nouns=self.nouns)
-            concepts = self.concepts(features)
+            own = self.encoder.own(features)    # a tuned top's model: the pretrained top, run once for both below
+            concepts = self.concepts(own)
             found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
                              nouns=self.nouns)
-            novelty = self.familiar.novelty(self.encoder.own(features)) if self.familiar is not None \
-                else [None] * len(features)
+            novelty = self.familiar.novelty(own) if self.familiar is not None else [None] * len(features)
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n)
                 for d, c, n in zip(found, concepts, novelty)]
 
-    def concepts(self, features: torch.Tensor, top: int = 3) -> list[tuple]:
-        """For each image, its top plain-word concepts with their summed class probabilities."""
+    def concepts(self, own_features: torch.Tensor, top: int = 3) -> list[tuple]:
+        """For each image, its top plain-word concepts with their summed class probabilities; own_features are
+        the encoder's own() of what the decoder reads."""
         if self.class_words is None:
-            return [()] * len(features)
-        return [group(self.class_words, probs, top) for probs in self.encoder.classify(features).tolist()]
+            return [()] * len(own_features)
+        return [group(self.class_words, probs, top) for probs in self.encoder.head(own_features).tolist()]
 
     def caption(self, images: list[Image.Image], beam_size: int | None = None) -> list[Caption]:
         if not images:

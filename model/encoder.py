@@ -132,7 +132,11 @@ class Encoder(nn.Module):
         """(B, R, C) region features -> (B, 1000) ImageNet class probabilities: the weights' own head, on the
         same features the captioner reads (their mean is the head's global pooling at the native grid).
         Features from below the top go through this encoder's own top first."""
-        return torch.softmax(self.cnn.classifier(self.own(features).mean(1)), 1)
+        return self.head(self.own(features))
+
+    def head(self, own_features: torch.Tensor) -> torch.Tensor:
+        """classify() for features that own() has already given (the caller needs them for more than this)."""
+        return torch.softmax(self.cnn.classifier(own_features.mean(1)), 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         images = images.contiguous(memory_format=torch.channels_last)
