@@ -138,9 +138,7 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
     from model.train import TrainConfig, prepare_data
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
     if prepared is None:
-        cfg = TrainConfig(encoder=ckpt.encoder_name, grid=ckpt.grid, tune_top=bool(ckpt.decoder.top_of),
-                          held_out=tuple((ckpt.trained.get("config") or {}).get("held_out") or ()),
-                          limit=(ckpt.trained.get("config") or {}).get("limit") or 0)
+        cfg = TrainConfig.of_checkpoint(ckpt, limit=(ckpt.trained.get("config") or {}).get("limit") or 0)
         if data_dir:
             cfg.data_dir = data_dir
         if cache_dir:

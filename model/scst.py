@@ -136,10 +136,8 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
     random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
     decoder, vocab, start_ckpt = load_checkpoint(cfg.start)
-    _, train_data, val_data = prepared or prepare_data(TrainConfig(
-        encoder=start_ckpt.encoder_name, grid=start_ckpt.grid, tune_top=bool(start_ckpt.decoder.top_of),
-        data_dir=cfg.data_dir, cache_dir=cfg.cache_dir,
-        limit=cfg.limit, held_out=tuple((start_ckpt.trained.get("config") or {}).get("held_out") or ())))
+    _, train_data, val_data = prepared or prepare_data(TrainConfig.of_checkpoint(
+        start_ckpt, data_dir=cfg.data_dir, cache_dir=cfg.cache_dir, limit=cfg.limit))
     cider = CorpusCider(train_data.references)
     banned = never_said(vocab)
     # Dropout stays off: the policy that is rewarded is then the one the assistant runs.

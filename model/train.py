@@ -59,6 +59,13 @@ class TrainConfig:
     tune_top: bool = False        # fine-tune the encoder's top (last stage, head convolution) with the decoder
     top_lr: float = 1e-4          # its learning rate: pretrained layers move slower than the new decoder
 
+    @classmethod
+    def of_checkpoint(cls, ckpt, **overrides) -> "TrainConfig":
+        """The data a checkpoint was trained on: its encoder and which of its features, its held-out concepts."""
+        held_out = tuple((ckpt.trained.get("config") or {}).get("held_out") or ())
+        return cls(encoder=ckpt.encoder_name, grid=ckpt.grid, tune_top=bool(ckpt.decoder.top_of), held_out=held_out,
+                   **overrides)
+
 
 class CaptionData:
     """Features and encoded captions of one split, held in memory for fast epochs."""
