@@ -8,7 +8,11 @@ feature to its nearest training photos (1 and the mean of 10), the usual
 out-of-domain distance. Reported: ROC AUC on test, and the precision, recall and
 share of "I can't tell" (doubt >= 0.5) on test.
 
-    .venv/bin/python benchmarks/doubt.py [--heldout runs/heldout/best.pt]
+    .venv/bin/python benchmarks/doubt.py [--heldout runs/heldout/best.pt] [--model LABEL=CHECKPOINT ...]
+
+Beside them: the share of test captions that name something absent, and the share
+said anyway (not "I can't tell"), since a model that errs more but knows when is
+not worse for a listener.
 """
 import argparse
 from pathlib import Path
@@ -64,6 +68,8 @@ def signals(checkpoint: Path, held_out: tuple) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--heldout", default=str(ROOT / "runs" / "heldout" / "best.pt"))
+    ap.add_argument("--model", action="append", default=[], metavar="LABEL=CHECKPOINT",
+                    help="another model to compare (repeatable)")
     args = ap.parse_args()
     two_cores()
     from sklearn.linear_model import LogisticRegression
@@ -71,7 +77,9 @@ def main() -> None:
     from model.calibration import ABSTAIN_AT
     from model.checkpoint import SHIPPED, read_checkpoint
     table = []
-    for label, path in (("shipped", SHIPPED), ("held-out concepts", Path(args.heldout))):
+    models = [("shipped", SHIPPED), *((m.split("=", 1)[0], Path(m.split("=", 1)[1])) for m in args.model),
+              ("held-out concepts", Path(args.heldout))]
+    for label, path in models:
         if not path.exists():
             print(f"{path} not found; {label} left out")
             continue
@@ -84,12 +92,14 @@ def main() -> None:
             said = doubt >= ABSTAIN_AT
             table.append([label, name, f"{roc_auc_score(yt, doubt):.3f}",
                           f"{100 * yt[said].mean():.0f} %" if said.any() else "-",
-                          f"{100 * (said & yt).sum() / max(1, yt.sum()):.0f} %", f"{100 * said.mean():.1f} %"])
+                          f"{100 * (said & yt).sum() / max(1, yt.sum()):.0f} %", f"{100 * said.mean():.1f} %",
+                          f"{100 * yt.mean():.1f} %", f"{100 * (yt.astype(bool) & ~said).mean():.1f} %"])
             print(table[-1], flush=True)
     write_table("doubt.md", "Telling a caption that names something not in the photo (a person, animal or thing no "
                 "reference mentions), Flickr8k: fitted on val, scored on the 1,000 test photos, beam 3. "
                 "'I can't tell' = doubt of one half or more.",
-                ["model", "signals", "ROC AUC", "'I can't tell': precision", "recall", "share of photos"], table)
+                ["model", "signals", "ROC AUC", "'I can't tell': precision", "recall", "share of photos",
+                 "captions naming something absent", "... said anyway"], table)
 
 
 if __name__ == "__main__":
