@@ -48,12 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--contrastive-epochs", type=int, default=0, metavar="N",
                    help="stage 1: pretrain the image side against sentence embeddings of the captions for N epochs "
                         "before cross-entropy (seed 004; default 0, as the shipped model was trained: see README, 'The model')")
-    t.add_argument("--tune-top", action="store_true",
+    t.add_argument("--tune-top", action=argparse.BooleanOptionalAction, default=None,
                    help="fine-tune the encoder's top (its last stage and head convolution) with the decoder during "
-                        "cross-entropy, on cached features of the layers below it (off by default: see README, 'The model')")
-    t.add_argument("--scst-epochs", type=int, default=6, metavar="N",
-                   help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs "
-                        "(default 6; 0: stop after cross-entropy)")
+                        "cross-entropy, on cached features of the layers below it (default: on for the attention "
+                        "decoder without a contrastive stage, as the shipped model was trained)")
+    t.add_argument("--scst-epochs", type=int, default=1, metavar="N",
+                   help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs (default 1, "
+                        "as the shipped model was trained: later epochs name more things that are not there; "
+                        "0: stop after cross-entropy)")
     t.add_argument("--scst-from", metavar="FILE",
                    help="skip cross-entropy: run only the self-critical stage, starting from this checkpoint")
     t.add_argument("--held-out", metavar="WORDS", default="",

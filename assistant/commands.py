@@ -140,6 +140,8 @@ def train(args) -> int:
     if args.contrastive_epochs and args.decoder != "attention":
         raise UserError("the contrastive stage pretrains the attention decoder's image side; "
                         "use it with --decoder attention")
+    if args.tune_top is None:   # the shipped recipe, where the other stages allow it
+        args.tune_top = args.decoder == "attention" and not args.contrastive_epochs
     if args.tune_top and args.decoder != "attention":
         raise UserError("only the attention decoder can fine-tune the encoder's top; use it with --decoder attention")
     if args.tune_top and args.contrastive_epochs:

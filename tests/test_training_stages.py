@@ -254,6 +254,22 @@ def test_the_captioner_reads_a_tuned_top_model_and_grounds_with_the_encoders_own
     assert caption.concepts and top_class_word in [c for c, _ in caption.concepts]
 
 
+def test_train_with_no_stage_flags_runs_the_recipe_of_the_shipped_model(tuned_run, tmp_path):
+    """`main.py train` alone must make what ships: its stages are the shipped checkpoint's own record."""
+    from model.checkpoint import SHIPPED, read_checkpoint
+    _, _, base, _ = tuned_run
+    out = tmp_path / "run"
+    r = run_main("train", "--limit", "12", "--epochs", "1", "--out", str(out), "--cache", base["cache_dir"],
+                 timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    made, shipped = read_checkpoint(out / "scst" / "best.pt").trained, read_checkpoint(SHIPPED).trained
+    for key in ("tune_top", "contrastive_epochs", "encoder", "grid", "decoder"):
+        assert made["config"][key] == shipped["config"][key], key
+    assert made["config"]["tune_top"] is True
+    assert made["scst"]["config"]["epochs"] == shipped["scst"]["config"]["epochs"] == 1
+    assert load_checkpoint(out / "scst" / "best.pt")[2].calibration["val_captions"] == 12
+
+
 def test_tuning_the_top_is_refused_with_the_contrastive_stage(tmp_path):
     r = run_main("train", "--tune-top", "--contrastive-epochs", "1", "--out", str(tmp_path))
     assert r.returncode == 2 and "--tune-top or --contrastive-epochs" in r.stderr
