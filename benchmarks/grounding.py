@@ -59,11 +59,12 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
         with torch.inference_mode():
             no_twice = nouns if variant in ("+ no noun twice", "+ guided", "what Iris says") else None
             found = decode(decoder, x, vocab.start, vocab.end, 3, 20, banned=banned, nouns=no_twice)
-            concepts = [group(class_words, p) for p in encoder.classify(x).tolist()]
+            own = encoder.own(x)    # the pretrained top's features, as the captioner measures both on
+            concepts = [group(class_words, p) for p in encoder.head(own).tolist()]
             if variant in ("+ guided", "what Iris says"):
                 found, replaced = guide(decoder, vocab, x, found, concepts, 3, 20, banned=banned, nouns=no_twice)
                 searched += sum(replaced)
-            novelty = familiar.novelty(x) if familiar is not None else [None] * len(x)
+            novelty = familiar.novelty(own) if familiar is not None else [None] * len(x)
         for d, c, n in zip(found, concepts, novelty):
             text = vocab.decode(d.ids)
             doubts.append(narration.calibration.doubt(d.score, len(text.split())))
