@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 from scipy import ndimage
 
 from assistant.layout import Box
@@ -24,6 +24,7 @@ DARK = 110              # mean grey level under which the image is dark-themed: 
 EDGE = 24               # a straight run this long is a border (a button's, a field's), not a letter
 BUTTON = ((14, 90), (22, 480))   # the height and width range, in pixels, of a bordered control worth reading
 MAX_CONTROLS = 16       # bordered controls read one by one, at most, per image
+PAPER_SIDE = 400        # pixels: the scale at which a photographed page's paper is found (see _even_lighting)
 TINY_TEXT = 10          # lines this high (pixels) or lower are read again at twice the size (see Ocr.read)
 CURSOR = ((13, 48), (0.4, 0.7), 0.95)  # a cursor block: height (xterm's smallest cell: 13), width / height, share filled
 
@@ -64,9 +65,12 @@ class Ocr:
             os.environ.setdefault(key, value)
         self.languages = languages
 
-    def read(self, image: Image.Image, skip: list[Box] = ()) -> list[TextLine]:
-        """The lines of text, in reading order; words inside the `skip` boxes (photos) are left out."""
+    def read(self, image: Image.Image, skip: list[Box] = (), photographed: bool = False) -> list[TextLine]:
+        """The lines of text, in reading order; words inside the `skip` boxes (photos) are left out.
+        photographed: a camera's photo of a page, whose light falls unevenly across it."""
         grey = _dark_on_light(image.convert("L"))
+        if photographed:
+            grey = _even_lighting(grey)
         controls = _controls(grey, skip)
         # Tesseract's layout loses lines beside a picture: beside a photo, the caption under it ("Children play
         # in the park" went, "on Sunday." stayed); beside a reversed control (a white field on a dark theme, a
@@ -127,6 +131,19 @@ class Ocr:
 def _dark_on_light(grey: Image.Image) -> Image.Image:
     """Tesseract reads dark text on a light ground best: dark themes and filled buttons are inverted."""
     return ImageOps.invert(grey) if np.asarray(grey).mean() < DARK else grey
+
+
+def _even_lighting(grey: Image.Image) -> Image.Image:
+    """The page divided by its own paper, so a shadow across a photographed page does not hide its text: Tesseract
+    binarises with one threshold for the whole image, and lost the starts of lines in a page's shaded side.
+    The paper's brightness is the page with its dark strokes dilated away and blurred, found at a few hundred
+    pixels whatever the photo's size, where the strokes are thinner than the dilation."""
+    factor = max(1, min(grey.size) // PAPER_SIDE)
+    small = grey.reduce(factor) if factor > 1 else grey
+    paper = small.filter(ImageFilter.MaxFilter(9)).filter(ImageFilter.GaussianBlur(8))
+    paper = np.asarray(paper.resize(grey.size, Image.Resampling.BILINEAR), np.float32)
+    page = np.asarray(grey, np.float32) / np.maximum(paper, 1) * 255
+    return Image.fromarray(page.clip(0, 255).astype(np.uint8))
 
 
 def _reversed(grey: Image.Image, controls: list[Box]) -> list[Box]:

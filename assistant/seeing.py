@@ -110,14 +110,15 @@ class Seer:
 
     def page_in_photo(self, caption: CaptionWords, image, request: Request, ids: dict) -> ScreenRead | None:
         """A photographed page, read, or None for a photo. image: the photo, or a function that reads it again,
-        called only when the classifier sees paper."""
-        if not on_paper(caption.concepts):
+        called only when the classifier sees paper, or when the photo is unlike every training photo: a page the
+        classifier does not know as paper (a book's page in a shadow) would otherwise be only "I can't tell"."""
+        if not (on_paper(caption.concepts) or (caption.novelty is not None and caption.novelty >= 1)):
             return None
         return self._photographed_page(image() if callable(image) else image, request, ids)
 
     def _photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
         """The photo's text as a page's, when there are words enough and they span much of it; else None."""
-        if not (lines := _words(self.ocr.read(image))):
+        if not (lines := _words(self.ocr.read(image, photographed=True))):
             return None
         left, top = min(l.box.left for l in lines), min(l.box.top for l in lines)
         right = max(l.box.left + l.box.width for l in lines)

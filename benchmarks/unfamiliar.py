@@ -5,7 +5,9 @@ cost on the Flickr8k test photos. The shipped model, beam 3, the narrator as shi
 "before" is the same narrator with the familiarity left out.
 
 Each description is counted as one of: a scene said plainly (the caption, for a made
-image always false), "possibly ...", a grounded "a photo of ...", or "I can't tell".
+image always false), "possibly ...", a grounded "a photo of ...", or "I can't tell"; and,
+now, "read as text": an unfamiliar photo is read for text (assistant/seeing.py), and said
+as a page when words fill it.
 
     .venv/bin/python benchmarks/unfamiliar.py
 """
@@ -20,12 +22,15 @@ from common import ROOT, two_cores, write_table
 sys.path.insert(0, str(ROOT / "tests"))
 SEEDS = range(100, 130)          # the tests use seeds 1-7
 KINDS = ("scene said plainly", "possibly", "a photo of", "I can't tell")
-SCIKIT_IMAGE = ("astronaut", "camera", "chelsea", "coffee", "rocket", "horse", "coins", "moon",
+NOW_KINDS = KINDS + ("read as text",)
+SCIKIT_IMAGE = ("astronaut", "camera", "chelsea", "coffee", "rocket", "horse", "page", "text", "coins", "moon",
                 "hubble_deep_field", "retina", "immunohistochemistry", "cell", "brick", "grass", "gravel",
                 "clock", "logo", "colorwheel")
 
 
 def kind(words: str) -> str:
+    if words.startswith("An image of a screen or document"):
+        return "read as text"
     if words.startswith("I can't tell"):
         return "I can't tell"
     if words.startswith("a photo of"):
@@ -33,49 +38,56 @@ def kind(words: str) -> str:
     return "possibly" if words.startswith("possibly ") else "scene said plainly"
 
 
-def shares(said: list[str]) -> list[str]:
+def shares(said: list[str], kinds=KINDS) -> list[str]:
     counts = Counter(kind(s) for s in said)
-    return [f"{100 * counts[k] / len(said):.0f} %" for k in KINDS]
+    return [f"{100 * counts[k] / len(said):.0f} %" for k in kinds]
 
 
 def main() -> None:
     two_cores()
     from PIL import Image
     from assistant.commands import _narration
-    from assistant.events import Described
+    from assistant.events import CaptionWords, Described, Request
+    from assistant.ocr import Ocr
+    from assistant.seeing import Seer, captioner_words
     from assistant.layout import main_colours
     from config import load
     from made_images import FAMILIES, made
     from model.captioner import Captioner
     captioner = Captioner(None, "cpu", beam_size=3)
     narration = _narration(load(None), captioner)
+    seer = Seer(captioner_words(captioner), Ocr)
 
     def described(images):
+        """(now, before, what Iris says now): the photo's description with and without the familiarity check,
+        and what Iris says, which reads a photo for text first when it is unfamiliar or shows paper."""
         caps = []
         for i in range(0, len(images), 16):
             caps += captioner.caption(images[i:i + 16])
         now = [Described("file", c.text, c.score, concepts=c.concepts, novelty=c.novelty, colours=main_colours(im))
                for c, im in zip(caps, images)]
-        return now, [replace(d, novelty=None) for d in now]
+        pages = [seer.page_in_photo(CaptionWords.of(c), im, Request("file"), {}) for c, im in zip(caps, images)]
+        said = [narration.words(p) if p else narration.photo_words(d) for p, d in zip(pages, now)]
+        return now, [replace(d, novelty=None) for d in now], said
 
     rows = []
     for family in FAMILIES:
-        now, before = described([made(family, s) for s in SEEDS])
+        now, before, said = described([made(family, s) for s in SEEDS])
         unfamiliar = np.mean([d.novelty >= 1 for d in now])
         rows.append([family, len(now), f"{100 * unfamiliar:.0f} %", *shares([narration.photo_words(d) for d in before]),
-                     *shares([narration.photo_words(d) for d in now])])
+                     *shares(said, NOW_KINDS)])
         print(rows[-1], flush=True)
 
     from model.concepts import _wordnet, false_subject, thing_noun
     from model.data import DEFAULT_DATA, load_captions, split
     test = split(load_captions(DEFAULT_DATA), "test")
-    now, before = described([Image.open(DEFAULT_DATA / "images" / r["image"]) for r in test])
+    now, before, said = described([Image.open(DEFAULT_DATA / "images" / r["image"]) for r in test])
     gated = [i for i, d in enumerate(now) if d.novelty >= 1]
     rows.append(["Flickr8k test photos", len(now), f"{100 * len(gated) / len(now):.1f} %",
-                 *shares([narration.photo_words(d) for d in before]), *shares([narration.photo_words(d) for d in now])])
+                 *shares([narration.photo_words(d) for d in before]), *shares(said, NOW_KINDS)])
     kind_of = thing_noun(_wordnet())
     wrong = [false_subject(now[i].caption, test[i]["captions"], kind_of) for i in gated]
-    header = ["images", "n", "unfamiliar"] + [f"before: {k}" for k in KINDS] + [f"now: {k}" for k in KINDS]
+    header = ["images", "n", "unfamiliar"] + [f"before: {k}" for k in KINDS] + [f"now: {k}" for k in NOW_KINDS]
     notes = (f"Of the {len(gated)} Flickr8k test photos now called unfamiliar, the caption would have named a "
              f"person, animal or thing no reference mentions for {sum(wrong)}. Unfamiliar: the photo's pooled "
              f"features are further from the training photos' than 99 % of val photos are (Mahalanobis distance "
@@ -98,9 +110,9 @@ def main() -> None:
             continue
         names.append(n)
         images.append(Image.fromarray(a if a.dtype == np.uint8 else (255 * a / max(1, a.max())).astype(np.uint8)))
-    now, before = described(images)
-    photo_rows = [[n, f"{d.novelty:.2f}", narration.photo_words(b), narration.photo_words(d)]
-                  for n, d, b in zip(names, now, before)]
+    now, before, said = described(images)
+    photo_rows = [[n, f"{d.novelty:.2f}", narration.photo_words(b), words]
+                  for n, d, b, words in zip(names, now, before, said)]
     write_table("unfamiliar.md", "scikit-image's photos (skimage.data), each: its novelty (1 or more: unfamiliar) "
                 "and what Iris says.", ["photo", "novelty", "before", "now"], photo_rows, append=True)
 

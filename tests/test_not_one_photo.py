@@ -135,6 +135,27 @@ def test_a_photographed_letter_is_read_not_given_a_scene(tmp_path):
     assert "water" in Narration(3.0).words(event).lower()
 
 
+def test_a_book_page_in_shadow_that_the_classifier_does_not_know_as_paper_is_read():
+    """scikit-image's photo of a book page, darker on its left: the classifier sees a pill bottle, not paper, and
+    the photo is unlike the training photos, so Iris said only "I can't tell what this image shows". An unfamiliar
+    photo is read too; with the page's light evened out, its lines are read from their first word."""
+    from skimage import data
+    from assistant.events import Request, ScreenRead
+    from assistant.narrator import Narration
+    from assistant.ocr import Ocr
+    from assistant.seeing import Seer, captioner_words
+    from model.captioner import Captioner
+    page = Image.fromarray(data.page()).convert("RGB")
+    seer = Seer(captioner_words(Captioner(None, "cpu")), Ocr)
+    event = seer.see(page, Request("clipboard"))
+    assert isinstance(event, ScreenRead), event
+    text = " ".join(line.text for line in event.lines)
+    for words in ("Region-based segmentation", "Let us first determine markers of the coins",
+                  "These markers are pixels", "histogram of grey values"):
+        assert words in text, text
+    assert Narration(3.0).words(event).startswith("An image of a screen or document. Text: Heading: Region-based")
+
+
 def test_a_full_screen_photo_is_one_photo_even_where_the_region_finder_sees_only_part_of_it():
     """A photo in a full-screen viewer whose sky or wall reaches the edge was found in part, so the screen was read
     as a page: 'No text found.', or OCR's noise ('Text: Tht.'). What lies outside the found regions is not
