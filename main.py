@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs (default 1, "
                         "as the shipped model was trained: later epochs name more things that are not there; "
                         "0: stop after cross-entropy)")
+    t.add_argument("--scst-xe-weight", type=float, default=0.0, metavar="W",
+                   help="keep the references' cross-entropy in the self-critical loss at this weight (default 0)")
     t.add_argument("--scst-from", metavar="FILE",
                    help="skip cross-entropy: run only the self-critical stage, starting from this checkpoint")
     t.add_argument("--held-out", metavar="WORDS", default="",

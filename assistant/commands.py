@@ -157,7 +157,8 @@ def train(args) -> int:
         cfg.data_dir = args.data
     if args.cache:
         cfg.cache_dir = args.cache
-    scst = ScstConfig(out_dir=str(out / "scst"), epochs=args.scst_epochs, limit=args.limit, data_dir=cfg.data_dir,
+    scst = ScstConfig(out_dir=str(out / "scst"), epochs=args.scst_epochs, xe_weight=args.scst_xe_weight,
+                      limit=args.limit, data_dir=cfg.data_dir,
                       cache_dir=cfg.cache_dir, resume=args.resume, max_minutes=args.max_minutes)
     try:
         if args.scst_from:

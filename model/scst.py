@@ -23,7 +23,7 @@ from model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from model.data import DEFAULT_DATA
 from model.features import DEFAULT_CACHE
 from model.search import never_said
-from model.train import TrainConfig, append_log, prepare_data, take_step, time_to_stop
+from model.train import TrainConfig, append_log, prepare_data, take_step, teacher_forced_loss, time_to_stop
 from model.vocabulary import Vocabulary, tokenize
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -40,6 +40,8 @@ class ScstConfig:
     samples: int = 5              # K captions sampled per image
     lr: float = 2e-4
     max_length: int = 16          # words sampled at most; Flickr8k's references are rarely longer
+    xe_weight: float = 0.0        # >0: the references' cross-entropy is kept in the loss at this weight, against the
+                                  # shorter captions (and lower METEOR) the CIDEr-D reward alone leads to
     clip: float = 2.0
     ema: float = 0.99             # the average is validated and saved; a shorter horizon than cross-entropy's,
                                   # as this stage has far fewer steps
@@ -174,6 +176,8 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
             rows = images.repeat_interleave(cfg.samples).tolist()                           # (B,) as sampled
             rewards = torch.from_numpy(cider.scores(words_of(ids, vocab), rows)).float()   # (B,)
             loss = self_critical_loss(logps, mask, rewards, cfg.samples)
+            if cfg.xe_weight:
+                loss = loss + cfg.xe_weight * teacher_forced_loss(decoder, *train_data.batch(images), alpha_c=0.0)
             take_step(loss, decoder, optimizer, cfg.clip, averaged)
             losses.append(loss.item()); rewards_seen.append(rewards.mean().item())
         scores = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)

@@ -100,6 +100,28 @@ def test_scst_run_saves_the_best_and_a_resumed_run_continues(tiny, tmp_path):
     assert ckpt.vocabulary == load_checkpoint(tiny[0])[2].vocabulary   # the start's vocabulary, unchanged
 
 
+def test_scst_with_the_references_cross_entropy_kept_stays_nearer_the_references(tiny, tmp_path):
+    """--scst-xe-weight: the same run, seed and samples, with the references' cross-entropy in the loss, ends
+    with a lower cross-entropy on those references than the reward alone leaves, and still learns."""
+    from model.train import teacher_forced_loss
+    base = dict(start=str(tiny[0]), limit=12, batch_images=4, cache_dir=str(tiny[1] / "cache"), lr=3e-3,
+                patience=10, epochs=3, ema=0)
+    losses = {}
+    for weight in (0.0, 1.0):
+        out = tmp_path / f"xe{weight}"
+        train_scst(ScstConfig(out_dir=str(out), xe_weight=weight, **base), log=lambda m: None)
+        decoder, _, ckpt = load_checkpoint(out / "last.pt")
+        _, data, _ = prepare_data(TrainConfig.of_checkpoint(ckpt, limit=12, cache_dir=base["cache_dir"]))
+        with torch.no_grad():
+            losses[weight] = teacher_forced_loss(decoder.eval(), *data.batch(torch.arange(len(data))), 0.0).item()
+        assert [json.loads(line)["epoch"] for line in (out / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
+    start, _, ckpt = load_checkpoint(tiny[0])
+    _, data, _ = prepare_data(TrainConfig.of_checkpoint(ckpt, limit=12, cache_dir=base["cache_dir"]))
+    with torch.no_grad():
+        before = teacher_forced_loss(start.eval(), *data.batch(torch.arange(len(data))), 0.0).item()
+    assert losses[1.0] < losses[0.0] and losses[1.0] < before, (before, losses)
+
+
 # --- sentence embeddings and the contrastive image side ------------------------------------------
 def test_sentence_embeddings_tell_unrelated_captions_apart():
     """The package's tokenizer pads to 128 tokens; unmasked pads make every sentence look alike."""
