@@ -289,6 +289,7 @@ def test_train_with_no_stage_flags_runs_the_recipe_of_the_shipped_model(tuned_ru
         assert made["config"][key] == shipped["config"][key], key
     assert made["config"]["tune_top"] is True
     assert made["scst"]["config"]["epochs"] == shipped["scst"]["config"]["epochs"] == 1
+    assert made["scst"]["config"]["xe_weight"] == shipped["scst"]["config"].get("xe_weight", 0.0)
     assert load_checkpoint(out / "scst" / "best.pt")[2].calibration["val_captions"] == 12
 
 
