@@ -16,6 +16,12 @@ from assistant.window import WindowInfo
 SOURCES = ("screen", "clipboard", "folder", "catch-up", "file")
 
 
+def unfamiliar(novelty: float | None) -> bool:
+    """Whether a photo is unlike the model's training photos: its novelty is 1 or more (model/familiarity.py);
+    None, from a model calibrated before familiarity was learnt, is not."""
+    return novelty is not None and novelty >= 1
+
+
 class CaptionWords(NamedTuple):
     """A photo's caption as the model wrote it, with what decides whether it is said; what the history caches."""
     text: str

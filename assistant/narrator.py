@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from assistant.events import Blank, Described, Failed, Result, ScreenRead
+from assistant.events import Blank, Described, Failed, Result, ScreenRead, unfamiliar
 from assistant.layout import where
 from assistant.problems import Problem
 from assistant.window import WindowInfo
@@ -99,7 +99,7 @@ class Narration:
         - a caption wrong one time in three or more is hedged ("possibly ...")."""
         top = result.concepts[0] if result.concepts else None
         category = top is not None and top[0] in CATEGORY_WORDS
-        if result.novelty is not None and result.novelty >= 1:
+        if unfamiliar(result.novelty):
             # The rarer classes were trusted at GROUNDED_ANY on photos; on noise the head is as sure of "doormat".
             if category and top[1] >= GROUNDED:
                 return f"a photo of {_with_article(top[0])}"

@@ -12,7 +12,7 @@ from typing import Callable
 
 from PIL import Image
 
-from assistant.events import Blank, CaptionWords, Described, PhotoSeen, Request, ScreenRead
+from assistant.events import Blank, CaptionWords, Described, PhotoSeen, Request, ScreenRead, unfamiliar
 from assistant.layout import Box, blank, drawn, main_colours, photo_regions
 
 PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region covers this much of is a photo
@@ -112,7 +112,7 @@ class Seer:
         """A photographed page, read, or None for a photo. image: the photo, or a function that reads it again,
         called only when the classifier sees paper, or when the photo is unlike every training photo: a page the
         classifier does not know as paper (a book's page in a shadow) would otherwise be only "I can't tell"."""
-        if not (on_paper(caption.concepts) or (caption.novelty is not None and caption.novelty >= 1)):
+        if not (on_paper(caption.concepts) or unfamiliar(caption.novelty)):
             return None
         return self._photographed_page(image() if callable(image) else image, request, ids)
 

@@ -93,7 +93,7 @@ def main() -> None:
             table.append([label, name, f"{roc_auc_score(yt, doubt):.3f}",
                           f"{100 * yt[said].mean():.0f} %" if said.any() else "-",
                           f"{100 * (said & yt).sum() / max(1, yt.sum()):.0f} %", f"{100 * said.mean():.1f} %",
-                          f"{100 * yt.mean():.1f} %", f"{100 * (yt.astype(bool) & ~said).mean():.1f} %"])
+                          f"{100 * yt.mean():.1f} %", f"{100 * (yt & ~said).mean():.1f} %"])
             print(table[-1], flush=True)
     write_table("doubt.md", "Telling a caption that names something not in the photo (a person, animal or thing no "
                 "reference mentions), Flickr8k: fitted on val, scored on the 1,000 test photos, beam 3. "

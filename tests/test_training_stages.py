@@ -106,19 +106,20 @@ def test_scst_with_the_references_cross_entropy_kept_stays_nearer_the_references
     from model.train import teacher_forced_loss
     base = dict(start=str(tiny[0]), limit=12, batch_images=4, cache_dir=str(tiny[1] / "cache"), lr=3e-3,
                 patience=10, epochs=3, ema=0)
+    start, _, ckpt = load_checkpoint(tiny[0])
+    _, data, _ = prepare_data(TrainConfig.of_checkpoint(ckpt, limit=12, cache_dir=base["cache_dir"]))
+
+    def references_loss(decoder) -> float:
+        with torch.no_grad():
+            return teacher_forced_loss(decoder.eval(), *data.batch(torch.arange(len(data))), 0.0).item()
+
     losses = {}
     for weight in (0.0, 1.0):
         out = tmp_path / f"xe{weight}"
         train_scst(ScstConfig(out_dir=str(out), xe_weight=weight, **base), log=lambda m: None)
-        decoder, _, ckpt = load_checkpoint(out / "last.pt")
-        _, data, _ = prepare_data(TrainConfig.of_checkpoint(ckpt, limit=12, cache_dir=base["cache_dir"]))
-        with torch.no_grad():
-            losses[weight] = teacher_forced_loss(decoder.eval(), *data.batch(torch.arange(len(data))), 0.0).item()
+        losses[weight] = references_loss(load_checkpoint(out / "last.pt")[0])
         assert [json.loads(line)["epoch"] for line in (out / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
-    start, _, ckpt = load_checkpoint(tiny[0])
-    _, data, _ = prepare_data(TrainConfig.of_checkpoint(ckpt, limit=12, cache_dir=base["cache_dir"]))
-    with torch.no_grad():
-        before = teacher_forced_loss(start.eval(), *data.batch(torch.arange(len(data))), 0.0).item()
+    before = references_loss(start)
     assert losses[1.0] < losses[0.0] and losses[1.0] < before, (before, losses)
 
 
