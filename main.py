@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="fine-tune the encoder's top (its last stage and head convolution) with the decoder during "
                         "cross-entropy, on cached features of the layers below it (default: on for the attention "
                         "decoder without a contrastive stage, as the shipped model was trained)")
+    t.add_argument("--sentinel", action="store_true",
+                   help="adaptive attention (Lu et al. 2017): the attention decoder attends after its LSTM and may "
+                        "take a visual sentinel instead of the image for a word (default off, as the shipped model "
+                        "was trained)")
     t.add_argument("--scst-epochs", type=int, default=1, metavar="N",
                    help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs (default 1, "
                         "as the shipped model was trained: later epochs name more things that are not there; "

@@ -140,6 +140,8 @@ def train(args) -> int:
     if args.contrastive_epochs and args.decoder != "attention":
         raise UserError("the contrastive stage pretrains the attention decoder's image side; "
                         "use it with --decoder attention")
+    if args.sentinel and args.decoder != "attention":
+        raise UserError("the visual sentinel is part of the attention decoder; use it with --decoder attention")
     if args.tune_top is None:   # the shipped recipe, where the other stages allow it
         args.tune_top = args.decoder == "attention" and not args.contrastive_epochs
     if args.tune_top and args.decoder != "attention":
@@ -152,7 +154,8 @@ def train(args) -> int:
     cfg = TrainConfig(decoder=args.decoder, encoder=args.encoder, grid=ENCODERS[args.encoder].grid,
                       epochs=args.epochs, max_minutes=args.max_minutes, resume=args.resume, limit=args.limit,
                       held_out=tuple(w.strip() for w in args.held_out.split(",") if w.strip()),
-                      contrastive_epochs=args.contrastive_epochs, tune_top=args.tune_top, out_dir=str(out))
+                      contrastive_epochs=args.contrastive_epochs, tune_top=args.tune_top, out_dir=str(out),
+                      decoder_hparams={"sentinel": True} if args.sentinel else {})
     if args.data:
         cfg.data_dir = args.data
     if args.cache:

@@ -30,6 +30,8 @@ class DecoderConfig:
     attention_dim: int = 256      # A (attention only)
     dropout: float = 0.5
     top_of: str = ""              # an encoder's name: the decoder owns a fine-tuned copy of its top (attention only)
+    sentinel: bool = False        # adaptive attention (Lu et al. 2017): attend after the LSTM, with a visual sentinel
+                                  # the word can take instead of the image (attention only; needs H == D)
 
     # The baseline's paper sizes differ from the attention model's.
     KIND_DEFAULTS = {"attention": {}, "show_and_tell": {"embed_dim": 512}}
@@ -61,6 +63,24 @@ class SoftAttention(nn.Module):
         return torch.bmm(alpha.unsqueeze(1), features).squeeze(1), alpha
 
 
+class Sentinel(nn.Module):
+    """Adaptive attention's visual sentinel (Lu et al. 2017, "Knowing When to Look").
+
+    The LSTM's memory, gated by its input, is one more place to attend: a word like "a" or "of" can be
+    written from the language model alone instead of from whatever region the attention lands on.
+    beta, the sentinel's share, is the weight it wins in one softmax with the image's regions."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, attention_dim: int):
+        super().__init__()
+        self.gate = nn.Linear(input_dim + hidden_dim, hidden_dim)   # g_t = sigmoid(W_x x_t + W_h h_{t-1})
+        self.key = nn.Linear(hidden_dim, attention_dim)             # W_s s_t, scored like a region's W_f f_i
+
+    def forward(self, x, h_before, c):
+        """x (B, input) the LSTM's input, h_before (B, H) its hidden state before, c (B, H) its new memory
+        -> the sentinel s_t = g_t * tanh(c_t) (B, H)."""
+        return torch.sigmoid(self.gate(torch.cat([x, h_before], 1))) * torch.tanh(c)
+
+
 class AttentionDecoder(nn.Module):
     kind = "attention"
 
@@ -73,8 +93,15 @@ class AttentionDecoder(nn.Module):
         self.attention = SoftAttention(c.feature_dim, c.hidden_dim, c.attention_dim)
         self.init_h = nn.Linear(c.feature_dim, c.hidden_dim)
         self.init_c = nn.Linear(c.feature_dim, c.hidden_dim)
-        self.gate = nn.Linear(c.hidden_dim, c.feature_dim)        # beta: how much of the context to let in
+        if c.sentinel:
+            if c.hidden_dim != c.feature_dim:
+                raise ValueError("the visual sentinel is mixed with the regions' context: hidden_dim must equal "
+                                 f"feature_dim, not {c.hidden_dim} and {c.feature_dim}")
+            self.sentinel = Sentinel(c.embed_dim + c.feature_dim, c.hidden_dim, c.attention_dim)
+        else:
+            self.gate = nn.Linear(c.hidden_dim, c.feature_dim)    # beta: how much of the context to let in
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim)
+        # Its input is the word and the attended context, or with the sentinel the word and the mean image.
         self.lstm = nn.LSTMCell(c.embed_dim + c.feature_dim, c.hidden_dim)
         # Deep output layer (paper eq. 7): L_o(E y + L_h h + L_z z).
         self.out_h = nn.Linear(c.hidden_dim, c.embed_dim)
@@ -92,11 +119,13 @@ class AttentionDecoder(nn.Module):
         feat_att = self.attention.feat(features)                   # (N, R, A), reused at every word
         mean = features.mean(1)                                    # (N, D)
         h, c = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))   # (N, H) each
-        state = (h, c, features, feat_att)
+        state = (h, c, features, feat_att) + ((mean,) if self.config.sentinel else ())   # the LSTM's image input
         return state if rows is None else tuple(s[rows] for s in state)       # N -> B rows
 
     def step(self, state, words: torch.Tensor):
         """One word for every row: words (B,) -> logits (B, V), the new state, alpha (B, R)."""
+        if self.config.sentinel:
+            return self._adaptive_step(state, words)
         h, c, features, feat_att = state                           # (B, H), (B, H), (B, R, D), (B, R, A)
         context, alpha = self.attention(feat_att, features, h)     # (B, D), (B, R)
         context = torch.sigmoid(self.gate(h)) * context            # (B, D): beta-gated
@@ -105,11 +134,26 @@ class AttentionDecoder(nn.Module):
         logits = self.out(self.dropout(emb + self.out_h(h) + self.out_z(context)))   # (B, E) -> (B, V)
         return logits, (h, c, features, feat_att), alpha
 
+    def _adaptive_step(self, state, words: torch.Tensor):
+        """Lu et al.'s order: the LSTM reads the word and the mean image, then attends with its new state over
+        the regions and the sentinel; alpha (B, R) is the regions' share, which sums to 1 - beta."""
+        h_before, c, features, feat_att, mean = state
+        x = torch.cat([self.embed(words), mean], 1)                # (B, E + D)
+        h, c = self.lstm(x, (h_before, c))                         # (B, H) each
+        s = self.sentinel(x, h_before, c)                          # (B, H), H == D
+        query = self.attention.hid(h).unsqueeze(1)                 # (B, 1, A)
+        keys = torch.cat([feat_att, self.sentinel.key(s).unsqueeze(1)], 1)          # (B, R + 1, A)
+        weights = torch.softmax(self.attention.score(torch.tanh(keys + query)).squeeze(2), dim=1)   # (B, R + 1)
+        alpha, beta = weights[:, :-1], weights[:, -1:]             # (B, R), (B, 1)
+        context = torch.bmm(alpha.unsqueeze(1), features).squeeze(1) + beta * s     # (B, D): c_hat
+        logits = self.out(self.dropout(x[:, :self.config.embed_dim] + self.out_h(h) + self.out_z(context)))
+        return logits, (h, c, features, feat_att, mean), alpha
+
     def reorder_beams(self, state, origin: torch.Tensor):
         """A beam only ever continues a beam of its own image, and every beam of an image holds that image's
         features already: only the LSTM's memory moves, which spares beam search a copy of the features."""
-        h, c, features, feat_att = state
-        return h[origin], c[origin], features, feat_att
+        h, c, *image = state
+        return h[origin], c[origin], *image
 
 
 class ShowAndTellDecoder(nn.Module):

@@ -241,13 +241,16 @@ def train(cfg: TrainConfig, log=print, prepared=None) -> Path:
         start_epoch, best, bad, history = state["epoch"] + 1, state["best"], state["bad"], state["history"]
         log(f"resuming after epoch {start_epoch - 1} (best val BLEU-4 {best:.4f})")
 
+    # The doubly stochastic penalty asks every region for a whole word's attention over the caption; with a
+    # sentinel it would push beta to 0, so adaptive attention trains without it, as Lu et al. do.
+    alpha_c = 0.0 if getattr(decoder.config, "sentinel", False) else cfg.alpha_c
     began = time.time()
     decoder.train()
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0, losses = time.time(), []
         batches = torch.randperm(len(train_data)).split(cfg.batch_images)
         for images in tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False):
-            loss = teacher_forced_loss(decoder, *train_data.batch(images), cfg.alpha_c)
+            loss = teacher_forced_loss(decoder, *train_data.batch(images), alpha_c)
             take_step(loss, decoder, optimizer, cfg.clip, averaged)
             losses.append(loss.item())
         score = validate(scored, val_data, vocab, cfg.val_beam)

@@ -297,3 +297,47 @@ def test_train_with_no_stage_flags_runs_the_recipe_of_the_shipped_model(tuned_ru
 def test_tuning_the_top_is_refused_with_the_contrastive_stage(tmp_path):
     r = run_main("train", "--tune-top", "--contrastive-epochs", "1", "--out", str(tmp_path))
     assert r.returncode == 2 and "--tune-top or --contrastive-epochs" in r.stderr
+
+
+# --- adaptive attention's visual sentinel ----------------------------------------------------------
+def test_the_sentinel_takes_a_share_of_attention_from_the_regions_and_beam_search_reads_it(tiny):
+    """alpha over the regions sums to 1 - beta, beta being the sentinel's share; greedy and beam search run."""
+    from model.search import decode
+    torch.manual_seed(0)
+    decoder = build_decoder(DecoderConfig.for_kind("attention", vocab_size=50, encoder_dim=1280, sentinel=True,
+                                                   **TINY)).eval()
+    feats = torch.from_numpy(np.load(sorted((tiny[1] / "cache").glob("*.npy"))[0])[:3]).float()
+    with torch.no_grad():
+        _, _, alpha = decoder.step(decoder.init_state(feats), torch.ones(3, dtype=torch.long))
+        assert alpha.shape == (3, 81)
+        beta = 1 - alpha.sum(1)
+        assert (beta > 0).all() and (beta < 1).all()
+        for beam in (1, 3):
+            assert len(decode(decoder, feats, 1, 2, beam, max_length=6)) == 3
+    with pytest.raises(ValueError, match="hidden_dim must equal feature_dim"):
+        build_decoder(DecoderConfig.for_kind("attention", vocab_size=50, sentinel=True, hidden_dim=64, feature_dim=32))
+
+
+def test_training_with_the_sentinel_lowers_the_loss_and_a_resumed_run_continues(tiny, tmp_path):
+    base = dict(limit=12, batch_images=4, min_freq=1, patience=10, lr=3e-3, ema=0, cache_dir=str(tiny[1] / "cache"),
+                out_dir=str(tmp_path), decoder_hparams={**TINY, "sentinel": True})
+    torch.manual_seed(0)
+    best = train(TrainConfig(epochs=2, **base), log=lambda m: None)
+    said = []
+    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
+    assert said[0].startswith("resuming after epoch 2")
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
+    decoder, _, ckpt = load_checkpoint(best)
+    assert ckpt.decoder.sentinel and decoder.sentinel.gate.weight.shape == (64, 32 + 64 + 64)
+
+
+def test_the_train_command_builds_the_sentinel_decoder_and_refuses_it_for_show_and_tell(tiny, tmp_path):
+    out = tmp_path / "run"
+    r = run_main("train", "--sentinel", "--no-tune-top", "--limit", "12", "--epochs", "1", "--scst-epochs", "0",
+                 "--out", str(out), "--cache", str(tiny[1] / "cache"), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ckpt = load_checkpoint(out / "best.pt")[2]
+    assert ckpt.decoder.sentinel and ckpt.trained["config"]["decoder_hparams"] == {"sentinel": True}
+    r = run_main("train", "--decoder", "show_and_tell", "--sentinel", "--out", str(tmp_path / "no"))
+    assert r.returncode == 2 and "visual sentinel" in r.stderr
