@@ -96,6 +96,7 @@ class PhotoSeen:
     concepts: tuple = ()
     novelty: float | None = None
     colours: tuple | None = None  # not looked at for a photo inside a screen
+    text: tuple = ()              # TextLines, when the photo is a photographed page (or a picture of text), read
 
     @property
     def confidence(self) -> float:

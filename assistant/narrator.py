@@ -138,7 +138,7 @@ class Narration:
     def history_words(self, result: Result, keep_screen_text: bool = True) -> str | None:
         """What the history keeps of a result: the spoken words; for a screen without its text, if so set."""
         if isinstance(result, ScreenRead) and not keep_screen_text:
-            return ("Screen described; its text was not kept. " + self._photos(result)).strip()
+            return ("Screen described; its text was not kept. " + self._photos(result, with_text=False)).strip()
         return None if isinstance(result, Failed) else self.words(result)
 
     @staticmethod
@@ -182,11 +182,18 @@ class Narration:
         more = len(rest) - len(said)
         return text + (f" {_plural(more, 'more line')}." if more else "")
 
-    def _photos(self, r: ScreenRead) -> str:
+    def _photos(self, r: ScreenRead, with_text: bool = True) -> str:
+        """The photos on a screen; with_text=False leaves out the text read in them (the history, when so set)."""
         photos = sorted(r.photos, key=lambda p: (p.box.top, p.box.left))
         said = []
         for p in photos[:PHOTOS_SAID]:
-            words, place = self.photo_words(p), where(p.box, r.size).capitalize()
+            place = where(p.box, r.size).capitalize()
+            if p.text:      # what it shows is read, not guessed; "a page" would claim more than the pixels do
+                page = ScreenRead(r.source, (p.box.width, p.box.height), p.text)    # its gist, as a page's
+                said.append(f"{place}, an image with text: {self._gist(page)}" if with_text
+                            else f"{place}, an image with text.")
+                continue
+            words = self.photo_words(p)
             # "a photo of a cat" names the photo itself: "a photo: a photo of a cat" would say it twice.
             said.append(f"{place}, {words}." if words.startswith("a photo of ") else f"{place}, a photo: {words}.")
         more = len(photos) - PHOTOS_SAID

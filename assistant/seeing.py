@@ -13,7 +13,7 @@ from typing import Callable
 from PIL import Image
 
 from assistant.events import Blank, CaptionWords, Described, PhotoSeen, Request, ScreenRead, unfamiliar
-from assistant.layout import Box, blank, drawn, main_colours, photo_regions
+from assistant.layout import CELL, Box, blank, drawn, main_colours, photo_regions
 
 PHOTO_FILE = 0.5      # an image (a file, the clipboard) that one photo region covers this much of is a photo
 PHOTO_SCREEN = 0.8    # a window or screen covered this much by photo regions is one photo (a full-screen viewer)
@@ -118,14 +118,29 @@ class Seer:
 
     def _photographed_page(self, image: Image.Image, request: Request, ids: dict) -> ScreenRead | None:
         """The photo's text as a page's, when there are words enough and they span much of it; else None."""
-        if not (lines := _words(self.ocr.read(image, photographed=True))):
+        if not (lines := self._page_lines(image)):
             return None
+        return ScreenRead(request.source, image.size, lines, (), request.window, request.read_all, **ids)
+
+    def _page_lines(self, image: Image.Image) -> tuple:
+        """The text read in a photo when there are words enough and they span much of it; else ()."""
+        if not (lines := _words(self.ocr.read(image, photographed=True))):
+            return ()
         left, top = min(l.box.left for l in lines), min(l.box.top for l in lines)
         right = max(l.box.left + l.box.width for l in lines)
         bottom = max(l.box.top + l.box.height for l in lines)
-        if (right - left) * (bottom - top) < DOCUMENT * image.size[0] * image.size[1]:
-            return None
-        return ScreenRead(request.source, image.size, lines, (), request.window, request.read_all, **ids)
+        return lines if (right - left) * (bottom - top) >= DOCUMENT * image.size[0] * image.size[1] else ()
+
+    def _photo_on_screen(self, screen: Image.Image, box: Box, caption: CaptionWords) -> PhotoSeen:
+        """A photo region of a screen, captioned, and read as a whole photo would be (page_in_photo): a page
+        photographed and shown in a window (a viewer, a chat, a web page) is its text, not "I can't tell".
+        It is read with a margin: the region finder's cells stop short of a page's flat paper at its edges."""
+        if not (on_paper(caption.concepts) or unfamiliar(caption.novelty)):
+            return PhotoSeen(box, *caption)
+        pad = 2 * CELL
+        crop = screen.crop((max(0, box.left - pad), max(0, box.top - pad), min(screen.size[0], box.left + box.width + pad),
+                            min(screen.size[1], box.top + box.height + pad)))
+        return PhotoSeen(box, *caption, text=self._page_lines(crop))
 
     def finish(self, image: Image.Image, request: Request, digest, mtime_ns, lk: Look, caption=None):
         """The event, given the look and, for a photo, its CaptionWords."""
@@ -142,7 +157,8 @@ class Seer:
             return self._described(image, request, ids, caption)
         regions = lk.regions[:MAX_PHOTOS] if not request.read_all else ()
         crops = [image.crop((b.left, b.top, b.left + b.width, b.top + b.height)) for b in regions]
-        photos = tuple(PhotoSeen(b, *caption) for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \
+        photos = tuple(self._photo_on_screen(image, b, caption)
+                       for b, caption in zip(regions, self.caption(crops, [None] * len(crops)))) \
             if crops else ()
         # With no text and no photo, what the pixels show for certain is all there is to say.
         colours = main_colours(image) if not lines and not photos else None

@@ -161,6 +161,20 @@ def test_blank_images_are_called_blank_and_the_history_can_leave_screen_text_out
     assert "1234" not in kept and "a cat" in kept
 
 
+def test_a_photo_on_a_screen_with_text_read_in_it_is_said_as_its_text_and_the_history_can_leave_it_out():
+    n = narration()
+    page = PhotoSeen(Box(100, 300, 700, 300), "a man is standing in front of a wall", SURE, (("pill bottle", 0.5),),
+                     1.2, text=(_line("Region-based segmentation", 310, 30), _line("Let us first determine", 350),
+                                _line("markers of the coins", 370)))
+    screen = _screen([_line("Lecture notes", 10)], [page])
+    said = n.words(screen)
+    assert said == ("Text: Lecture notes. On the left, an image with text: Region-based segmentation. "
+                    "Let us first determine. markers of the coins."), said
+    assert "a man" not in said and "a photo" not in said
+    kept = n.history_words(screen, keep_screen_text=False)
+    assert "an image with text." in kept and "segmentation" not in kept and "Lecture" not in kept
+
+
 def test_a_confident_concept_the_caption_does_not_name_replaces_the_caption():
     n = narration()
     cat = Described("clipboard", "a woman is sitting on a bench", SURE, concepts=(("cat", 0.81), ("dog", 0.05)))

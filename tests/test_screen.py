@@ -115,6 +115,43 @@ def test_a_page_with_a_photo_gets_its_text_read_and_only_the_photo_captioned(xvf
     assert s.stop() == 0
 
 
+def test_a_photographed_page_shown_in_a_window_is_read_not_captioned(xvfb, window_manager, service_factory, tmp_path):
+    """scikit-image's photo of a book page, shown on a web page: as a file it is read, and shown in a window it
+    was only "a photo: I can't tell what this image shows". A photo region the classifier sees as paper, or that is
+    unlike every training photo, is read as a whole photo is."""
+    from PIL import Image
+    from skimage import data
+    from model.checkpoint import SHIPPED
+    shot = tmp_path / "notes.png"
+    grey = Image.fromarray(data.page())
+    grey.resize((grey.width * 2, grey.height * 2), Image.LANCZOS).convert("RGB").save(shot)
+    page = tmp_path / "notes.html"
+    page.write_text(f"""<!doctype html><html><head><title>Lecture notes</title></head>
+<body style="margin:0;font-family:'DejaVu Sans';font-size:18px;background:#fff;color:#111">
+<div style="padding:20px 30px"><h1>Lecture notes</h1><p>Here is the page we photographed after class.</p></div>
+<img src="{shot.as_uri()}" style="margin-left:60px"></body></html>""")
+    s = service_factory(checkpoint=SHIPPED)     # whether a photo is like the training photos is the real model's
+    s.wait_for("Iris is ready")
+    browser = open_window("chromium", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                          "--disable-background-networking", "--disable-component-update", "--disable-quic",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--window-position=0,0", "--window-size=1000,760",
+                          "--allow-file-access-from-files", page.as_uri(), title="Lecture notes", timeout=60)
+    try:
+        xdotool("key", "ctrl+alt+d")
+        s.wait_for("[screen]", timeout=90)
+        title, description = said(s)[-2:]
+        assert title.startswith("Lecture notes") and title.endswith("web browser.")
+        assert "Here is the page we photographed after class." in description, description
+        read = description.split("an image with text: ", 1)
+        assert len(read) == 2, description
+        assert "Region-based segmentation" in read[1] and "determine markers of the coins" in read[1], description
+        assert "a photo" not in description, description        # the page is not also captioned
+    finally:
+        browser.kill()
+        browser.wait(10)
+    assert s.stop() == 0
+
+
 def test_screenshots_on_the_clipboard_and_in_a_folder_are_read_as_screens_and_a_blank_image_is_called_blank(
         xvfb, window_manager, service_factory, tmp_path):
     from PIL import Image
