@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                         "0: stop after cross-entropy)")
     t.add_argument("--scst-xe-weight", type=float, default=0.0, metavar="W",
                    help="keep the references' cross-entropy in the self-critical loss at this weight (default 0)")
+    t.add_argument("--scst-meteor-weight", type=float, default=0.0, metavar="W",
+                   help="reward self-critical samples with CIDEr-D + W times METEOR, which credits recall of the "
+                        "references (default 0: CIDEr-D alone; needs Java)")
     t.add_argument("--scst-from", metavar="FILE",
                    help="skip cross-entropy: run only the self-critical stage, starting from this checkpoint")
     t.add_argument("--held-out", metavar="WORDS", default="",

@@ -131,7 +131,7 @@ def train(args) -> int:
     from model.data import DataMissing
     from model.encoder import ENCODERS, EncoderWeightsMissing
     from model.calibration import CalibrationError, calibrate as calibrate_checkpoint
-    from model.scst import ScstConfig, train_scst
+    from model.scst import JavaMissing, ScstConfig, train_scst
     from model.sentences import SentenceModelMissing
     from model.train import PROJECT, TrainConfig, train as run_training
 
@@ -161,6 +161,7 @@ def train(args) -> int:
     if args.cache:
         cfg.cache_dir = args.cache
     scst = ScstConfig(out_dir=str(out / "scst"), epochs=args.scst_epochs, xe_weight=args.scst_xe_weight,
+                      meteor_weight=args.scst_meteor_weight,
                       limit=args.limit, data_dir=cfg.data_dir,
                       cache_dir=cfg.cache_dir, resume=args.resume, max_minutes=args.max_minutes)
     try:
@@ -174,7 +175,8 @@ def train(args) -> int:
         best = train_scst(scst) if args.scst_epochs or args.scst_from else Path(scst.start)
         # How far to trust the captions of the model it made, learnt on the same val split.
         calibrate_checkpoint(best, cfg.data_dir, cfg.cache_dir)
-    except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError, CalibrationError) as e:
+    except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError, CalibrationError,
+            JavaMissing) as e:
         raise UserError(str(e)) from None
     print(f"best model: {best}")
     return 0

@@ -42,6 +42,8 @@ class ScstConfig:
     max_length: int = 16          # words sampled at most; Flickr8k's references are rarely longer
     xe_weight: float = 0.0        # >0: the references' cross-entropy is kept in the loss at this weight, against the
                                   # shorter captions (and lower METEOR) the CIDEr-D reward alone leads to
+    meteor_weight: float = 0.0    # >0: the reward is CIDEr-D + this times METEOR, which credits a caption's recall of
+                                  # the references (synonyms and stems too) where CIDEr-D favours short, sure n-grams
     clip: float = 2.0
     ema: float = 0.99             # the average is validated and saved; a shorter horizon than cross-entropy's,
                                   # as this stage has far fewer steps
@@ -83,6 +85,39 @@ class CorpusCider:
         scorer.ctest = [cook_test(" ".join(tokenize(c))) for c in captions]
         scorer.crefs = [self.cooked[i] for i in images]
         return np.asarray(scorer.compute_cider(), dtype=np.float64)
+
+
+class JavaMissing(RuntimeError):
+    pass
+
+
+class CorpusMeteor:
+    """METEOR rewards of captions against their image's references: pycocoevalcap's scorer (Java), one process
+    kept for the whole stage. An empty caption scores 0 without asking it."""
+
+    def __init__(self, corpus_references: list[list[str]]):
+        from pycocoevalcap.meteor.meteor import Meteor
+        self.references = [[" ".join(tokenize(r)) for r in refs] for refs in corpus_references]
+        try:
+            self._meteor = Meteor()
+        except FileNotFoundError:
+            raise JavaMissing("the METEOR reward needs Java: install a Java runtime (default-jre-headless)") from None
+
+    def scores(self, captions: list[str], images: list[int]) -> np.ndarray:
+        """captions[i] is scored against the references of corpus image images[i]."""
+        out = np.zeros(len(captions), dtype=np.float64)
+        said = [i for i, c in enumerate(captions) if tokenize(c)]
+        if said:
+            _, scores = self._meteor.compute_score({k: self.references[images[i]] for k, i in enumerate(said)},
+                                                   {k: [" ".join(tokenize(captions[i]))] for k, i in enumerate(said)})
+            out[said] = scores
+        return out
+
+    def close(self) -> None:
+        process = self._meteor.meteor_p
+        process.stdin.close()
+        process.kill()
+        process.wait()
 
 
 def sample(decoder, features: torch.Tensor, k: int, start: int, end: int, pad: int, banned: torch.Tensor,
@@ -165,41 +200,51 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
         best = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)["val_cider"]
         log(f"start: val CIDEr-D {best * 100:.1f} (cross-entropy checkpoint {cfg.start})")
 
-    began = time.time()
-    for epoch in range(start_epoch, cfg.epochs + 1):
-        t0, losses, rewards_seen = time.time(), [], []
-        batches = torch.randperm(len(train_data)).split(cfg.batch_images)
-        for images in tqdm(batches, desc=f"scst epoch {epoch}", unit="batch", leave=False):
-            features = train_data.features[images].float()
-            ids, logps, mask = sample(decoder, features, cfg.samples, vocab.start, vocab.end, vocab.pad,
-                                      banned, cfg.max_length)
-            rows = images.repeat_interleave(cfg.samples).tolist()                           # (B,) as sampled
-            rewards = torch.from_numpy(cider.scores(words_of(ids, vocab), rows)).float()   # (B,)
-            loss = self_critical_loss(logps, mask, rewards, cfg.samples)
-            if cfg.xe_weight:
-                loss = loss + cfg.xe_weight * teacher_forced_loss(decoder, *train_data.batch(images), alpha_c=0.0)
-            take_step(loss, decoder, optimizer, cfg.clip, averaged)
-            losses.append(loss.item()); rewards_seen.append(rewards.mean().item())
-        scores = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)
-        entry = {"epoch": epoch, "loss": float(np.mean(losses)), "reward": float(np.mean(rewards_seen)),
-                 **scores, "seconds": round(time.time() - t0, 1)}
-        history.append(entry)
-        append_log(out, entry)
-        log(f"scst epoch {epoch:3d}  reward (train CIDEr-D) {entry['reward'] * 100:.1f}  val CIDEr-D "
-            f"{scores['val_cider'] * 100:.1f}  val BLEU-4 {scores['val_bleu4'] * 100:.2f}  {entry['seconds']:.0f}s")
-        improved = scores["val_cider"] > best
-        best, bad = (scores["val_cider"], 0) if improved else (best, bad + 1)
-        trained = {**start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}}
-        if improved:
-            save_checkpoint(best_path, scored, vocab, **meta, trained=trained)
-        save_checkpoint(last_path, scored, vocab, **meta, trained=trained, training={
-            "raw_decoder": decoder.state_dict(), "averaged": averaged.state_dict() if averaged else None,
-            "epoch": epoch, "best": best, "bad": bad, "history": history, "optimizer": optimizer.state_dict()})
-        if time_to_stop(bad, cfg.patience, began, cfg.max_minutes, "val CIDEr-D", log):
-            break
-    if not best_path.exists():      # no epoch beat the start: the start is the best there is
-        decoder_start, _, _ = load_checkpoint(cfg.start)
-        save_checkpoint(best_path, decoder_start, vocab, **meta, trained={
-            **start_ckpt.trained, "scst": {"epoch": 0, "val_cider": best, "config": asdict(cfg),
-                                           "note": "no self-critical epoch beat the start on val"}})
-    return best_path
+    meteor = CorpusMeteor(train_data.references) if cfg.meteor_weight else None
+    reward_name = "CIDEr-D" + (f" + {cfg.meteor_weight:g} METEOR" if meteor else "")
+    try:
+        began = time.time()
+        for epoch in range(start_epoch, cfg.epochs + 1):
+            t0, losses, rewards_seen = time.time(), [], []
+            batches = torch.randperm(len(train_data)).split(cfg.batch_images)
+            for images in tqdm(batches, desc=f"scst epoch {epoch}", unit="batch", leave=False):
+                features = train_data.features[images].float()
+                ids, logps, mask = sample(decoder, features, cfg.samples, vocab.start, vocab.end, vocab.pad,
+                                          banned, cfg.max_length)
+                rows = images.repeat_interleave(cfg.samples).tolist()                           # (B,) as sampled
+                captions = words_of(ids, vocab)
+                rewards = cider.scores(captions, rows)                                          # (B,)
+                if meteor:
+                    rewards = rewards + cfg.meteor_weight * meteor.scores(captions, rows)
+                rewards = torch.from_numpy(rewards).float()
+                loss = self_critical_loss(logps, mask, rewards, cfg.samples)
+                if cfg.xe_weight:
+                    loss = loss + cfg.xe_weight * teacher_forced_loss(decoder, *train_data.batch(images), alpha_c=0.0)
+                take_step(loss, decoder, optimizer, cfg.clip, averaged)
+                losses.append(loss.item()); rewards_seen.append(rewards.mean().item())
+            scores = val_scores(scored, vocab, val_data.features.float(), val_data.references, cfg.val_beam)
+            entry = {"epoch": epoch, "loss": float(np.mean(losses)), "reward": float(np.mean(rewards_seen)),
+                     **scores, "seconds": round(time.time() - t0, 1)}
+            history.append(entry)
+            append_log(out, entry)
+            log(f"scst epoch {epoch:3d}  reward (train {reward_name}) {entry['reward'] * 100:.1f}  val CIDEr-D "
+                f"{scores['val_cider'] * 100:.1f}  val BLEU-4 {scores['val_bleu4'] * 100:.2f}  {entry['seconds']:.0f}s")
+            improved = scores["val_cider"] > best
+            best, bad = (scores["val_cider"], 0) if improved else (best, bad + 1)
+            trained = {**start_ckpt.trained, "scst": {"epoch": epoch, **scores, "config": asdict(cfg)}}
+            if improved:
+                save_checkpoint(best_path, scored, vocab, **meta, trained=trained)
+            save_checkpoint(last_path, scored, vocab, **meta, trained=trained, training={
+                "raw_decoder": decoder.state_dict(), "averaged": averaged.state_dict() if averaged else None,
+                "epoch": epoch, "best": best, "bad": bad, "history": history, "optimizer": optimizer.state_dict()})
+            if time_to_stop(bad, cfg.patience, began, cfg.max_minutes, "val CIDEr-D", log):
+                break
+        if not best_path.exists():      # no epoch beat the start: the start is the best there is
+            decoder_start, _, _ = load_checkpoint(cfg.start)
+            save_checkpoint(best_path, decoder_start, vocab, **meta, trained={
+                **start_ckpt.trained, "scst": {"epoch": 0, "val_cider": best, "config": asdict(cfg),
+                                               "note": "no self-critical epoch beat the start on val"}})
+        return best_path
+    finally:        # the Java process ends with the stage, however it ends
+        if meteor:
+            meteor.close()

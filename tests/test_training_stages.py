@@ -1,6 +1,7 @@
 """The training recipe's extra stages, each on a tiny real run: sentence embeddings of real captions,
 the contrastive image side, and self-critical training on CIDEr-D."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -121,6 +122,35 @@ def test_scst_with_the_references_cross_entropy_kept_stays_nearer_the_references
         assert [json.loads(line)["epoch"] for line in (out / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
     before = references_loss(start)
     assert losses[1.0] < losses[0.0] and losses[1.0] < before, (before, losses)
+
+
+def test_meteor_rewards_an_images_own_caption_over_another_images_and_an_empty_caption_not_at_all():
+    from model.scst import CorpusMeteor
+    recs = split(load_captions(FLICKR), "train")[:20]
+    meteor = CorpusMeteor([r["captions"][1:] for r in recs])
+    try:
+        own = meteor.scores([r["captions"][0] for r in recs], list(range(20)))
+        other = meteor.scores([recs[(i + 7) % 20]["captions"][0] for i in range(20)], list(range(20)))
+        assert own.mean() > 2 * other.mean() and (own > 0).all()
+        assert meteor.scores(["", "a dog"], [0, 1])[0] == 0.0
+    finally:
+        meteor.close()
+    assert meteor._meteor.meteor_p.poll() is not None          # its Java process is gone
+
+
+def test_scst_with_the_meteor_reward_runs_records_it_and_ends_its_java_process(tiny, tmp_path):
+    import subprocess
+    said = []
+    best = train_scst(ScstConfig(start=str(tiny[0]), limit=12, batch_images=4, cache_dir=str(tiny[1] / "cache"),
+                                 out_dir=str(tmp_path), lr=1e-3, patience=10, epochs=1, meteor_weight=0.5),
+                      log=said.append)
+    assert any("reward (train CIDEr-D + 0.5 METEOR)" in m for m in said), said
+    entry = json.loads((tmp_path / "log.jsonl").read_text())
+    assert entry["reward"] > 0
+    assert load_checkpoint(tmp_path / "last.pt")[2].trained["scst"]["config"]["meteor_weight"] == 0.5
+    assert best.exists()
+    mine = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "meteor"], capture_output=True, text=True).stdout
+    assert mine == ""
 
 
 # --- sentence embeddings and the contrastive image side ------------------------------------------
@@ -291,6 +321,7 @@ def test_train_with_no_stage_flags_runs_the_recipe_of_the_shipped_model(tuned_ru
     assert made["config"]["tune_top"] is True
     assert made["scst"]["config"]["epochs"] == shipped["scst"]["config"]["epochs"] == 1
     assert made["scst"]["config"]["xe_weight"] == shipped["scst"]["config"].get("xe_weight", 0.0)
+    assert made["scst"]["config"]["meteor_weight"] == shipped["scst"]["config"].get("meteor_weight", 0.0)
     assert load_checkpoint(out / "scst" / "best.pt")[2].calibration["val_captions"] == 12
 
 
