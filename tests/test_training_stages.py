@@ -361,6 +361,14 @@ def test_training_with_the_sentinel_lowers_the_loss_and_a_resumed_run_continues(
     assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
     decoder, _, ckpt = load_checkpoint(best)
     assert ckpt.decoder.sentinel and decoder.sentinel.gate.weight.shape == (64, 32 + 64 + 64)
+    # The assistant's captioner (its CPU-packed layers, its beam search) reads the model it made.
+    from PIL import Image
+    from model.calibration import calibrate
+    from model.captioner import Captioner
+    calibrate(best, cache_dir=base["cache_dir"], log=lambda m: None)
+    image = Image.open(FLICKR / "images" / split(load_captions(FLICKR), "test")[0]["image"])
+    caption = Captioner(best, device="cpu").caption([image])[0]
+    assert caption.words and caption.text and caption.alphas.shape[1] == 81
 
 
 def test_the_train_command_builds_the_sentinel_decoder_and_refuses_it_for_show_and_tell(tiny, tmp_path):
