@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import ROOT, two_cores, write_table
+from common import RESULTS, ROOT, two_cores, write_table
 
 SIGNALS = {
     "mean log-prob": [0],
@@ -90,16 +90,33 @@ def main() -> None:
             fitted = LogisticRegression(max_iter=1000).fit(xv[:, cols], yv)     # as model/calibration.py fits
             doubt = fitted.predict_proba(xt[:, cols])[:, 1]
             said = doubt >= ABSTAIN_AT
+            said_val = fitted.predict_proba(xv[:, cols])[:, 1] >= ABSTAIN_AT   # in-sample: as the model's own doubt
             table.append([label, name, f"{roc_auc_score(yt, doubt):.3f}",
                           f"{100 * yt[said].mean():.0f} %" if said.any() else "-",
                           f"{100 * (said & yt).sum() / max(1, yt.sum()):.0f} %", f"{100 * said.mean():.1f} %",
-                          f"{100 * yt.mean():.1f} %", f"{100 * (yt & ~said).mean():.1f} %"])
+                          f"{100 * yt.mean():.1f} %", f"{100 * (yt & ~said).mean():.1f} %",
+                          f"{100 * yv.mean():.1f} %", f"{100 * (yv & ~said_val).mean():.1f} %",
+                          f"{100 * said_val.mean():.1f} %"])
             print(table[-1], flush=True)
+    header = ["model", "signals", "ROC AUC", "'I can't tell': precision", "recall", "share of photos",
+              "captions naming something absent", "... said anyway", "val: naming something absent",
+              "val: said anyway", "val: 'I can't tell'"]
+    scored = {row[0] for row in table}
+    table += [row + [""] * (len(header) - len(row)) for row in kept_rows(RESULTS / "doubt.md") if row[0] not in scored]
     write_table("doubt.md", "Telling a caption that names something not in the photo (a person, animal or thing no "
                 "reference mentions), Flickr8k: fitted on val, scored on the 1,000 test photos, beam 3. "
-                "'I can't tell' = doubt of one half or more.",
-                ["model", "signals", "ROC AUC", "'I can't tell': precision", "recall", "share of photos",
-                 "captions naming something absent", "... said anyway"], table)
+                "'I can't tell' = doubt of one half or more. The val columns apply the doubt to the photos it was "
+                "fitted on, as each model's own calibration does. Rows of models not scored in the latest run "
+                "are kept from the one before (their checkpoints may be gone); a blank cell was not measured then.",
+                header, table)
+
+
+def kept_rows(path: Path) -> list[list[str]]:
+    """The table rows of an earlier doubt.md, as cells."""
+    if not path.exists():
+        return []
+    lines = [l for l in path.read_text().splitlines() if l.startswith("| ")][1:]      # the first is the header
+    return [[c.strip() for c in l.strip().strip("|").split(" | ")] for l in lines]
 
 
 if __name__ == "__main__":
