@@ -23,7 +23,10 @@ MAX_PHOTOS = 6        # photo regions captioned on one screen (the largest)
 # the classifier sees paper with writing on it, the photo is read, and said as a page if its text fills it.
 PAPER_WORDS = frozenset({"envelope", "menu", "ring binder", "dust jacket", "crossword", "comic book",
                          "web page"})    # the classifier's words for paper with writing on it, and a web page
-PAPER = 0.3           # their summed probability at which a photo is read for text
+# Their summed probability at which a photo is read for text. The head gives printed pages little of it (an
+# "envelope" is the nearest it knows), and almost no camera photo any: reading costs only time, and a photo is said
+# as a page only when the words read fill it (screen_reading.md counts both).
+PAPER = 0.05
 DOCUMENT = 0.1        # share of the photo the text read must span to be a page, not a photo with a title in it
 MARGIN = 0.05         # share of a file outside its photo that, when drawn, is read for words around the photo
 
