@@ -3,7 +3,8 @@ page of text with photos on it.
 
   blank or tiny                    -> Blank ("a blank black image"), never a scene
   mostly photo                     -> Described: the captioner's words for the whole image
-  a screen, screenshot or page     -> ScreenRead: its text (OCR) and a caption per photo region
+  a screen, screenshot or page     -> ScreenRead: its text (OCR) and a caption per photo region (or the
+                                      region's own text, when it is a photographed page)
 
 The captioner is trained on photos only, so it is never shown anything else: a screen
 gets its text read and only its photo regions captioned."""
