@@ -24,6 +24,10 @@ DARK = 110              # mean grey level under which the image is dark-themed: 
 EDGE = 24               # a straight run this long is a border (a button's, a field's), not a letter
 BUTTON = ((14, 90), (22, 480))   # the height and width range, in pixels, of a bordered control worth reading
 MAX_CONTROLS = 16       # bordered controls read one by one, at most, per image
+# Tesseract binarises with one Otsu threshold for the whole image by default; a photographed page shown on a
+# screen, its light falling off across it, then loses its shaded lines. Sauvola's threshold follows the local
+# light (screen_reading.md: photographed pages on a screen, and the screens' own gist accuracy).
+THRESHOLDING = "-c thresholding_method=2"
 PAPER_SIDE = 400        # pixels: the scale at which a photographed page's paper is found (see _even_lighting)
 TINY_TEXT = 10          # lines this high (pixels) or lower are read again at twice the size (see Ocr.read)
 CURSOR = ((13, 48), (0.4, 0.7), 0.95)  # a cursor block: height (xterm's smallest cell: 13), width / height, share filled
@@ -100,7 +104,7 @@ class Ocr:
         """Tesseract's lines of `grey`, read at `scale` times its size; boxes and heights are in grey's pixels."""
         if scale != 1:
             grey = grey.resize((grey.width * scale, grey.height * scale), Image.Resampling.LANCZOS)
-        data = self._pt.image_to_data(grey, lang=self.languages, config=f"--psm {psm}",
+        data = self._pt.image_to_data(grey, lang=self.languages, config=f"--psm {psm} {THRESHOLDING}",
                                       output_type=self._pt.Output.DICT)
         for key in ("left", "top", "width", "height"):
             data[key] = [v / scale for v in data[key]]
