@@ -61,6 +61,13 @@ def _words(lines) -> tuple:
     return lines if sum(len(l.text.split()) for l in lines) >= MIN_WORDS else ()
 
 
+def worth_reading(caption: CaptionWords) -> bool:
+    """Whether a photo may be a page and is read for text before it is captioned: the classifier sees paper, or the
+    photo is unlike every training photo (a page the classifier does not know as paper, a book's page in a shadow,
+    would otherwise be only "I can't tell")."""
+    return on_paper(caption.concepts) or unfamiliar(caption.novelty)
+
+
 def look(image: Image.Image, request: Request) -> Look:
     if what := blank(image):
         return Look("blank", what, ())
@@ -114,9 +121,8 @@ class Seer:
 
     def page_in_photo(self, caption: CaptionWords, image, request: Request, ids: dict) -> ScreenRead | None:
         """A photographed page, read, or None for a photo. image: the photo, or a function that reads it again,
-        called only when the classifier sees paper, or when the photo is unlike every training photo: a page the
-        classifier does not know as paper (a book's page in a shadow) would otherwise be only "I can't tell"."""
-        if not (on_paper(caption.concepts) or unfamiliar(caption.novelty)):
+        called only when the photo is worth reading."""
+        if not worth_reading(caption):
             return None
         return self._photographed_page(image() if callable(image) else image, request, ids)
 
@@ -139,7 +145,7 @@ class Seer:
         """A photo region of a screen, captioned, and read as a whole photo would be (page_in_photo): a page
         photographed and shown in a window (a viewer, a chat, a web page) is its text, not "I can't tell".
         It is read with a margin: the region finder's cells stop short of a page's flat paper at its edges."""
-        if not (on_paper(caption.concepts) or unfamiliar(caption.novelty)):
+        if not worth_reading(caption):
             return PhotoSeen(box, *caption)
         pad = 2 * CELL
         crop = screen.crop((max(0, box.left - pad), max(0, box.top - pad), min(screen.size[0], box.left + box.width + pad),

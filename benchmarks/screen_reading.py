@@ -175,13 +175,16 @@ def live_windows(n_each: int):
 def photos_stay_photos(seer, n: int) -> tuple[int, int, int]:
     from assistant.events import Described, Request
     from assistant.images import open_image
-    from assistant.seeing import on_paper
+    from assistant.seeing import look, on_paper
     from model.data import load_captions, split
     held = {r["image"] for r in split(load_captions(FLICKR), "val") + split(load_captions(FLICKR), "test")}
     paths = sorted(p for p in (FLICKR / "orig1000_s256").glob("*.jpg") if p.name in held)[:n]
-    kept = sum(isinstance(seer.see(open_image(p), Request("file", path=p)), Described) for p in paths)
+    images, requests = [open_image(p) for p in paths], [Request("file", path=p) for p in paths]
+    captions = seer.caption(images, [None] * len(images))       # once, for what Iris says and for the paper check
+    kept = sum(isinstance(seer.finish(im, rq, None, None, look(im, rq), c), Described)
+               for im, rq, c in zip(images, requests, captions))
     # Those the classifier sees as paper at seeing.PAPER: each is read by OCR first, a cost a photo seldom pays.
-    read = sum(on_paper(seer.caption([open_image(p)], [None])[0].concepts) for p in paths)
+    read = sum(on_paper(c.concepts) for c in captions)
     return kept, read, len(paths)
 
 

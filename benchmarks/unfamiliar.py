@@ -47,7 +47,7 @@ def main() -> None:
     two_cores()
     from PIL import Image
     from assistant.commands import _narration
-    from assistant.events import CaptionWords, Described, Request
+    from assistant.events import CaptionWords, Described, Request, unfamiliar
     from assistant.ocr import Ocr
     from assistant.seeing import Seer, captioner_words
     from assistant.layout import main_colours
@@ -73,8 +73,8 @@ def main() -> None:
     rows = []
     for family in FAMILIES:
         now, before, said = described([made(family, s) for s in SEEDS])
-        unfamiliar = np.mean([d.novelty >= 1 for d in now])
-        rows.append([family, len(now), f"{100 * unfamiliar:.0f} %", *shares([narration.photo_words(d) for d in before]),
+        share = np.mean([unfamiliar(d.novelty) for d in now])
+        rows.append([family, len(now), f"{100 * share:.0f} %", *shares([narration.photo_words(d) for d in before]),
                      *shares(said, NOW_KINDS)])
         print(rows[-1], flush=True)
 
@@ -82,7 +82,7 @@ def main() -> None:
     from model.data import DEFAULT_DATA, load_captions, split
     test = split(load_captions(DEFAULT_DATA), "test")
     now, before, said = described([Image.open(DEFAULT_DATA / "images" / r["image"]) for r in test])
-    gated = [i for i, d in enumerate(now) if d.novelty >= 1]
+    gated = [i for i, d in enumerate(now) if unfamiliar(d.novelty)]
     rows.append(["Flickr8k test photos", len(now), f"{100 * len(gated) / len(now):.1f} %",
                  *shares([narration.photo_words(d) for d in before]), *shares(said, NOW_KINDS)])
     kind_of = thing_noun(_wordnet())

@@ -138,7 +138,8 @@ class AttentionDecoder(nn.Module):
         """Lu et al.'s order: the LSTM reads the word and the mean image, then attends with its new state over
         the regions and the sentinel; alpha (B, R) is the regions' share, which sums to 1 - beta."""
         h_before, c, features, feat_att, mean = state
-        x = torch.cat([self.embed(words), mean], 1)                # (B, E + D)
+        emb = self.embed(words)                                    # (B, E)
+        x = torch.cat([emb, mean], 1)                              # (B, E + D)
         h, c = self.lstm(x, (h_before, c))                         # (B, H) each
         s = self.sentinel(x, h_before, c)                          # (B, H), H == D
         query = self.attention.hid(h).unsqueeze(1)                 # (B, 1, A)
@@ -146,7 +147,7 @@ class AttentionDecoder(nn.Module):
         weights = torch.softmax(self.attention.score(torch.tanh(keys + query)).squeeze(2), dim=1)   # (B, R + 1)
         alpha, beta = weights[:, :-1], weights[:, -1:]             # (B, R), (B, 1)
         context = torch.bmm(alpha.unsqueeze(1), features).squeeze(1) + beta * s     # (B, D): c_hat
-        logits = self.out(self.dropout(x[:, :self.config.embed_dim] + self.out_h(h) + self.out_z(context)))
+        logits = self.out(self.dropout(emb + self.out_h(h) + self.out_z(context)))
         return logits, (h, c, features, feat_att, mean), alpha
 
     def reorder_beams(self, state, origin: torch.Tensor):

@@ -18,6 +18,14 @@ def said(s) -> list[str]:
     return [l.removeprefix("Iris says: ") for l in s.lines if l.startswith("Iris says: ")]
 
 
+def open_chromium(page, profile, size: tuple[int, int], title: str):
+    """A real Chromium window at the top left showing a local page, with a fresh profile and nothing fetched."""
+    return open_window("chromium", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                       "--disable-background-networking", "--disable-component-update", "--disable-quic",
+                       f"--user-data-dir={profile}", "--window-position=0,0", f"--window-size={size[0]},{size[1]}",
+                       "--allow-file-access-from-files", page.as_uri(), title=title, timeout=60)
+
+
 def test_describe_screen_says_the_window_title_first_then_its_text_and_read_all_reads_everything(
         xvfb, window_manager, service_factory, tmp_path):
     s = service_factory()
@@ -95,11 +103,7 @@ def test_a_page_with_a_photo_gets_its_text_read_and_only_the_photo_captioned(xvf
 <img src="{photo.as_uri()}" style="position:absolute;left:700px;top:40px;width:400px;height:300px"></body></html>""")
     s = service_factory()
     s.wait_for("Iris is ready")
-    profile = tmp_path / "profile"
-    browser = open_window("chromium", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                          "--disable-background-networking", "--disable-component-update", "--disable-quic",
-                          f"--user-data-dir={profile}", "--window-position=0,0", "--window-size=1000,700",
-                          "--allow-file-access-from-files", page.as_uri(), title="Garden club news", timeout=60)
+    browser = open_chromium(page, tmp_path / "profile", (1000, 700), "Garden club news")
     try:
         xdotool("key", "ctrl+alt+d")
         s.wait_for("[screen]", timeout=90)
@@ -132,10 +136,7 @@ def test_a_photographed_page_shown_in_a_window_is_read_not_captioned(xvfb, windo
 <img src="{shot.as_uri()}" style="margin-left:60px"></body></html>""")
     s = service_factory(checkpoint=SHIPPED)     # whether a photo is like the training photos is the real model's
     s.wait_for("Iris is ready")
-    browser = open_window("chromium", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                          "--disable-background-networking", "--disable-component-update", "--disable-quic",
-                          f"--user-data-dir={tmp_path / 'profile'}", "--window-position=0,0", "--window-size=1000,760",
-                          "--allow-file-access-from-files", page.as_uri(), title="Lecture notes", timeout=60)
+    browser = open_chromium(page, tmp_path / "profile", (1000, 760), "Lecture notes")
     try:
         xdotool("key", "ctrl+alt+d")
         s.wait_for("[screen]", timeout=90)
