@@ -24,8 +24,11 @@ MASS_NOUNS = {"food", "coffee", "fruit"}
 GROUNDED_ANY = 0.7    # any other ImageNet class ("tripod", "space shuttle") needs this much
 MAY_BE = 0.2          # a category this likely is offered when Iris cannot tell ("it may be a dog")
 GIST_LINES = 3        # lines of text read after the heading before "N more lines"
-SHORT_SCREEN = 6      # a screen with at most this many lines (a dialog, a form) is read whole
+SHORT_SCREEN = 6      # a screen with at most this many lines (a form) is read whole, or whole below its heading
 HEADING = 1.35        # a line this much taller than the typical line is a heading
+HEADING_ZONE = 0.4    # ... when it starts in this top share of what is read: a page's title sits under however many
+                      # bars and bubbles a browser shows, which a count of lines cannot bound; a tall line further
+                      # down heads a section, not the page
 PHOTOS_SAID = 3       # photos on a screen described one by one; the rest are counted
 TERMINALS = {"xterm", "uxterm", "gnome-terminal", "gnome-terminal-server", "konsole", "xfce4-terminal", "alacritty",
              "kitty", "terminator", "tilix", "urxvt", "st", "lxterminal", "mate-terminal", "qterminal", "wezterm"}
@@ -163,20 +166,25 @@ class Narration:
         lines = list(r.lines)
         if not lines:
             return ""
-        if r.read_all or len(lines) <= SHORT_SCREEN or (r.window and r.window.is_dialog):
+        if r.read_all or (r.window and r.window.is_dialog):
             return self._sentences(l.text for l in lines)
         typical = sorted(l.height for l in lines)[len(lines) // 2]
-        first = next((i for i, l in enumerate(lines[:5]) if l.height >= HEADING * typical), None)
+        first = next((i for i, l in enumerate(lines)
+                      if l.height >= HEADING * typical and l.box.top < HEADING_ZONE * r.size[1]), None)
         heading = []
         if first is not None:                 # a heading wrapped over several lines is one heading
             end = first
             while end < len(lines) and lines[end].height >= HEADING * typical:
                 end += 1
             heading = lines[first:end]
+        short = len(lines) <= SHORT_SCREEN
+        if short and not heading:
+            return self._sentences(l.text for l in lines)
         rest = [l for l in lines if l not in heading]
         # What follows a heading is what it heads; the lines above it are a window's toolbars and tabs (a
         # browser's address bar), counted among the "more lines" that Read all text reads.
-        said = (lines[end:] if heading else rest)[:GIST_LINES]
+        # A short screen (a form, a small page) is said whole below its heading.
+        said = (lines[end:] if heading else rest)[:None if short else GIST_LINES]
         text = (f"Heading: {self._sentences([' '.join(l.text.strip() for l in heading)])} " if heading else "") \
             + self._sentences(l.text for l in said)
         more = len(rest) - len(said)

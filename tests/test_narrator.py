@@ -133,6 +133,21 @@ def test_a_long_screen_says_its_heading_first_then_a_few_lines_then_how_many_mor
         [_line("Garden club news", 60, height=32)] + [_line(f"Paragraph {i}.", 110 + 20 * i) for i in range(5)]
     assert n.words(_screen(page)) == ("Text: Heading: Garden club news. Paragraph 0. Paragraph 1. Paragraph 2. "
                                       "4 more lines.")
+    # However many bars and bubbles a browser shows above it, the page's heading is found, not the bars said.
+    bars = ["Shared photo x +", "file:///tmp/trial/notes.html", "Sign in to Chromium?", "Sync and personalise",
+            "Continue as guest", "You are using an unsupported command-line flag", "Dismiss"]
+    crowded = [_line(t, 5 + 22 * i) for i, t in enumerate(bars)] + [_line("Shared photo", 180, height=32)] + \
+        [_line(f"Paragraph {i}.", 230 + 20 * i) for i in range(5)]
+    assert n.words(_screen(crowded)) == ("Text: Heading: Shared photo. Paragraph 0. Paragraph 1. Paragraph 2. "
+                                         "9 more lines.")
+    # A short page is said whole below its heading; the bars above it are counted, not said first.
+    small = [_line("Notes x +", 5), _line("file:///tmp/notes.html", 25), _line("Notes", 60, height=32),
+             _line("One.", 110), _line("Two.", 130), _line("Three.", 150)]
+    assert n.words(_screen(small)) == "Text: Heading: Notes. One. Two. Three. 2 more lines."
+    assert n.words(_screen([_line("Name:", 10), _line("Email:", 40)])) == "Text: Name: Email:"
+    # A tall line far down the page heads a section: the screen's first lines are said, not that section.
+    sections = [_line(f"Paragraph {i}.", 40 + 20 * i) for i in range(20)] + [_line("Appendix", 500, height=32)]
+    assert n.words(_screen(sections)).startswith("Text: Paragraph 0. Paragraph 1. Paragraph 2. 18 more lines.")
 
 
 def test_a_dialog_is_read_whole_and_photos_are_placed_and_hedged():

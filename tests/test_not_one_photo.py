@@ -56,13 +56,13 @@ def test_a_gallery_a_drawing_and_a_dark_form_are_described_as_what_they_are(tmp_
     said = dict(line.split(": ", 1) for line in r.stdout.strip().splitlines())
 
     words = said[str(gallery)]
-    assert words.startswith("An image of a screen or document. Text: Holiday photos"), words
+    assert words.startswith("An image of a screen or document. Text: Heading: Holiday photos."), words
     assert words.count("a photo:") >= 2, words                        # each photo its own, not one for the page
 
     assert said[str(drawing)].startswith("A drawing or graphic, with no text; it is mostly "), said[str(drawing)]
 
     words = said[str(dark)]
-    assert words.startswith("An image of a screen or document. Text: Sign in."), words
+    assert words.startswith("An image of a screen or document. Text: Heading: Sign in. Email."), words
     for text in ("Email", "ana@example.org", "Password", "Forgot password?"):
         assert text in words, (text, words)
     assert words.index("Email") < words.index("ana@example.org") < words.index("Password")   # a field after its label
