@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="adaptive attention (Lu et al. 2017): the attention decoder attends after its LSTM and may "
                         "take a visual sentinel instead of the image for a word (default off, as the shipped model "
                         "was trained)")
+    t.add_argument("--concepts", action="store_true",
+                   help="concept inputs (LSTM-A, Yao et al. 2017): the encoder's ImageNet head's class probabilities, "
+                        "from its pretrained top, start the attention decoder's LSTM beside the image (default off, "
+                        "as the shipped model was trained)")
     t.add_argument("--scst-epochs", type=int, default=1, metavar="N",
                    help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs (default 1, "
                         "as the shipped model was trained: later epochs name more things that are not there; "

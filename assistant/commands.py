@@ -142,6 +142,8 @@ def train(args) -> int:
                         "use it with --decoder attention")
     if args.sentinel and args.decoder != "attention":
         raise UserError("the visual sentinel is part of the attention decoder; use it with --decoder attention")
+    if args.concepts and args.decoder != "attention":
+        raise UserError("concept inputs start the attention decoder's LSTM; use them with --decoder attention")
     if args.tune_top is None:   # the shipped recipe, where the other stages allow it
         args.tune_top = args.decoder == "attention" and not args.contrastive_epochs
     if args.tune_top and args.decoder != "attention":
@@ -155,7 +157,8 @@ def train(args) -> int:
                       epochs=args.epochs, max_minutes=args.max_minutes, resume=args.resume, limit=args.limit,
                       held_out=tuple(w.strip() for w in args.held_out.split(",") if w.strip()),
                       contrastive_epochs=args.contrastive_epochs, tune_top=args.tune_top, out_dir=str(out),
-                      decoder_hparams={"sentinel": True} if args.sentinel else {})
+                      decoder_hparams={**({"sentinel": True} if args.sentinel else {}),
+                                       **({"concepts": args.encoder} if args.concepts else {})})
     if args.data:
         cfg.data_dir = args.data
     if args.cache:

@@ -32,6 +32,8 @@ class DecoderConfig:
     top_of: str = ""              # an encoder's name: the decoder owns a fine-tuned copy of its top (attention only)
     sentinel: bool = False        # adaptive attention (Lu et al. 2017): attend after the LSTM, with a visual sentinel
                                   # the word can take instead of the image (attention only; needs H == D)
+    concepts: str = ""            # an encoder's name: its ImageNet head's class probabilities start the LSTM beside
+                                  # the image (LSTM-A, Yao et al. 2017; attention only)
 
     # The baseline's paper sizes differ from the attention model's.
     KIND_DEFAULTS = {"attention": {}, "show_and_tell": {"embed_dim": 512}}
@@ -81,6 +83,44 @@ class Sentinel(nn.Module):
         return torch.sigmoid(self.gate(torch.cat([x, h_before], 1))) * torch.tanh(c)
 
 
+class ConceptInput(nn.Module):
+    """LSTM-A's attributes (Yao et al. 2017, "Boosting Image Captioning with Attributes"): the ImageNet head's 1,000
+    class probabilities, the concepts grounding already reads, start the LSTM beside the image.
+
+    They come from a frozen copy of the encoder's pretrained top and head, never trained here: a tuned top drifts
+    from the features the head was trained on, and what the head knows comes from 1.2 million ImageNet images,
+    not Flickr8k's 6,000. Without a tuned top the features are the pretrained top's already."""
+
+    CLASSES = 1000
+
+    def __init__(self, encoder_name: str, below_top: bool, encoder_dim: int, hidden_dim: int):
+        super().__init__()
+        self.top = TunedTop(encoder_name) if below_top else None
+        self.head = nn.Linear(encoder_dim, self.CLASSES)
+        self.requires_grad_(False)
+        self.to_h = nn.Linear(self.CLASSES, hidden_dim)
+        self.to_c = nn.Linear(self.CLASSES, hidden_dim)
+
+    @torch.no_grad()
+    def start_from(self, encoder) -> "ConceptInput":
+        """Copy a folded (for_inference) encoder's pretrained top, where it is below it, and its ImageNet head."""
+        if self.top is not None:
+            self.top.start_from(encoder)
+            self.top.requires_grad_(False)
+        self.head.load_state_dict(encoder.cnn.classifier.state_dict())
+        return self
+
+    def probabilities(self, encoder_out: torch.Tensor) -> torch.Tensor:
+        """(N, R, c or C) the encoder's features, as cached -> (N, 1000), as Encoder.classify gives them."""
+        own = self.top(encoder_out) if self.top is not None else encoder_out
+        return torch.softmax(self.head(own.mean(1)), 1)
+
+    def forward(self, encoder_out: torch.Tensor):
+        """-> what the concepts add to the LSTM's first hidden state and memory, (N, H) each."""
+        p = self.probabilities(encoder_out)
+        return self.to_h(p), self.to_c(p)
+
+
 class AttentionDecoder(nn.Module):
     kind = "attention"
 
@@ -110,15 +150,21 @@ class AttentionDecoder(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
         # With its own top, the decoder reads features from below the encoder's top (N, R, c) and makes the C channels.
         self.top = TunedTop(c.top_of) if c.top_of else None
+        self.concepts = ConceptInput(c.concepts, bool(c.top_of), c.encoder_dim, c.hidden_dim) if c.concepts else None
 
     def init_state(self, encoder_out: torch.Tensor, rows: torch.Tensor | None = None):
         """encoder_out (N images, R, C); rows (B,) image of each row, or None for one row per image."""
+        cached = encoder_out
         if self.top is not None:
             encoder_out = self.top(encoder_out)                    # (N, R, c) -> (N, R, C)
         features = self.dropout(self.project(encoder_out))         # (N, R, D)
         feat_att = self.attention.feat(features)                   # (N, R, A), reused at every word
         mean = features.mean(1)                                    # (N, D)
-        h, c = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))   # (N, H) each
+        h, c = self.init_h(mean), self.init_c(mean)                # (N, H) each
+        if self.concepts is not None:
+            concept_h, concept_c = self.concepts(cached)
+            h, c = h + concept_h, c + concept_c
+        h, c = torch.tanh(h), torch.tanh(c)
         state = (h, c, features, feat_att) + ((mean,) if self.config.sentinel else ())   # the LSTM's image input
         return state if rows is None else tuple(s[rows] for s in state)       # N -> B rows
 
@@ -193,4 +239,6 @@ def build_decoder(config: DecoderConfig) -> nn.Module:
         raise ValueError(f"unknown decoder {config.kind!r}; known: {', '.join(DECODERS)}")
     if config.top_of and config.kind != "attention":
         raise ValueError(f"only the attention decoder can own the encoder's top, not {config.kind!r}")
+    if config.concepts and config.kind != "attention":
+        raise ValueError(f"only the attention decoder reads concept inputs, not {config.kind!r}")
     return DECODERS[config.kind](config)

@@ -193,14 +193,18 @@ def contrastive_stage(decoder, train_data: CaptionData, val_data: CaptionData, c
 
 def new_decoder(cfg: TrainConfig, vocab: Vocabulary, train_data: CaptionData):
     """A decoder to train; with tune_top it owns a copy of the encoder's pretrained top to fine-tune."""
+    concepts = cfg.decoder_hparams.get("concepts")
+    encoder = Encoder(cfg.encoder, cfg.grid).for_inference() if cfg.tune_top or concepts else None
     if cfg.tune_top:
-        encoder = Encoder(cfg.encoder, cfg.grid).for_inference()
         decoder = build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab), top_of=cfg.encoder,
                                                        encoder_dim=encoder.channels, **cfg.decoder_hparams))
         decoder.top.start_from(encoder)
-        return decoder
-    return build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab),
-                                                encoder_dim=train_data.features.shape[2], **cfg.decoder_hparams))
+    else:
+        decoder = build_decoder(DecoderConfig.for_kind(cfg.decoder, vocab_size=len(vocab),
+                                                       encoder_dim=train_data.features.shape[2], **cfg.decoder_hparams))
+    if concepts:
+        decoder.concepts.start_from(encoder)
+    return decoder
 
 
 def parameter_groups(decoder, cfg: TrainConfig) -> list[dict]:

@@ -380,3 +380,52 @@ def test_the_train_command_builds_the_sentinel_decoder_and_refuses_it_for_show_a
     assert ckpt.decoder.sentinel and ckpt.trained["config"]["decoder_hparams"] == {"sentinel": True}
     r = run_main("train", "--decoder", "show_and_tell", "--sentinel", "--out", str(tmp_path / "no"))
     assert r.returncode == 2 and "visual sentinel" in r.stderr
+
+
+# --- concept inputs (LSTM-A) -------------------------------------------------------------------------
+def test_concept_inputs_are_the_classifiers_own_probabilities_and_stay_frozen_while_the_decoder_learns(tuned_run,
+                                                                                                      tmp_path):
+    """With a tuned top, the concepts still come from the pretrained top and head: exactly what grounding reads.
+    Training lowers the loss, moves the tuned top, leaves the concept copy as it was, and a resumed run continues."""
+    from model.encoder import Encoder
+    _, tuned_out, base, _ = tuned_run
+    base = {**base, "out_dir": str(tmp_path), "decoder_hparams": {**TINY, "concepts": "efficientnet_lite2"}}
+    torch.manual_seed(0)
+    best = train(TrainConfig(epochs=2, **base), log=lambda m: None)
+    said = []
+    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
+    assert said[0].startswith("resuming after epoch 2")
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
+    decoder, _, ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert ckpt.decoder.concepts == "efficientnet_lite2" and ckpt.decoder.top_of
+    below = Encoder("efficientnet_lite2", 9, before_top=True).for_inference()
+    feats = torch.from_numpy(np.load(sorted((tuned_out / "cache").glob("*.npy"))[0])[:4]).float()
+    with torch.no_grad():
+        assert torch.allclose(decoder.concepts.probabilities(feats), below.classify(feats), atol=1e-5)
+        assert not torch.allclose(decoder.top(feats), below.top(feats), atol=1e-3)    # the tuned copy moved
+    assert not any(p.requires_grad for n, p in decoder.concepts.named_parameters() if not n.startswith("to_"))
+    # The assistant's captioner (its CPU-packed layers, its beam search) reads the model it made.
+    from PIL import Image
+    from model.calibration import calibrate
+    from model.captioner import Captioner
+    calibrate(best, cache_dir=base["cache_dir"], log=lambda m: None)
+    image = Image.open(FLICKR / "images" / split(load_captions(FLICKR), "test")[0]["image"])
+    caption = Captioner(best, device="cpu").caption([image])[0]
+    assert caption.words and caption.text
+
+
+def test_the_train_command_builds_concept_inputs_and_refuses_them_for_show_and_tell(tiny, tmp_path):
+    out = tmp_path / "run"
+    r = run_main("train", "--concepts", "--no-tune-top", "--limit", "12", "--epochs", "1", "--scst-epochs", "0",
+                 "--out", str(out), "--cache", str(tiny[1] / "cache"), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    decoder, _, ckpt = load_checkpoint(out / "best.pt")
+    assert ckpt.trained["config"]["decoder_hparams"] == {"concepts": "efficientnet_lite2"}
+    from model.encoder import Encoder
+    full = Encoder("efficientnet_lite2", 9).for_inference()
+    feats = torch.from_numpy(np.load(sorted((tiny[1] / "cache").glob("*.npy"))[0])[:3]).float()
+    with torch.no_grad():      # without a tuned top the cached features are the pretrained top's own
+        assert torch.allclose(decoder.concepts.probabilities(feats), full.classify(feats), atol=1e-5)
+    r = run_main("train", "--decoder", "show_and_tell", "--concepts", "--out", str(tmp_path / "no"))
+    assert r.returncode == 2 and "concept inputs" in r.stderr
