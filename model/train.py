@@ -192,7 +192,8 @@ def contrastive_stage(decoder, train_data: CaptionData, val_data: CaptionData, c
 
 
 def new_decoder(cfg: TrainConfig, vocab: Vocabulary, train_data: CaptionData):
-    """A decoder to train; with tune_top it owns a copy of the encoder's pretrained top to fine-tune."""
+    """A decoder to train; with tune_top it owns a copy of the encoder's pretrained top to fine-tune, and with
+    concept inputs a frozen copy of that top and the ImageNet head to read the concepts from."""
     concepts = cfg.decoder_hparams.get("concepts")
     encoder = Encoder(cfg.encoder, cfg.grid).for_inference() if cfg.tune_top or concepts else None
     if cfg.tune_top:
