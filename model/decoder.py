@@ -105,8 +105,7 @@ class ConceptInput(nn.Module):
     def start_from(self, encoder) -> "ConceptInput":
         """Copy a folded (for_inference) encoder's pretrained top, where it is below it, and its ImageNet head."""
         if self.top is not None:
-            self.top.start_from(encoder)
-            self.top.requires_grad_(False)
+            self.top.start_from(encoder)        # copies weights only: they stay frozen as __init__ left them
         self.head.load_state_dict(encoder.cnn.classifier.state_dict())
         return self
 

@@ -23,6 +23,30 @@ def tiny(tiny_checkpoint):
     return tiny_checkpoint, tiny_checkpoint.parent.parent
 
 
+def train_then_resume(base: dict, out):
+    """Two epochs of a tiny run, then a resumed run to three: it says it resumed, and its loss fell each epoch.
+    Returns the best checkpoint of the first two."""
+    torch.manual_seed(0)
+    best = train(TrainConfig(epochs=2, **base), log=lambda m: None)
+    said = []
+    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
+    assert said[0].startswith("resuming after epoch 2")
+    losses = [json.loads(line)["loss"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
+    return best
+
+
+def caption_of_a_test_photo(best, cache_dir: str):
+    """The assistant's captioner (its CPU-packed layers, its beam search), calibrated on the model's own val
+    split, on the first Flickr8k test photo."""
+    from PIL import Image
+    from model.calibration import calibrate
+    from model.captioner import Captioner
+    calibrate(best, cache_dir=cache_dir, log=lambda m: None)
+    image = Image.open(FLICKR / "images" / split(load_captions(FLICKR), "test")[0]["image"])
+    return Captioner(best, device="cpu").caption([image])[0]
+
+
 # --- CIDEr-D rewards -----------------------------------------------------------------------------
 def test_corpus_cider_equals_the_toolkits_cider_when_the_corpus_is_the_scored_set():
     from pycocoevalcap.cider.cider import Cider
@@ -352,22 +376,10 @@ def test_the_sentinel_takes_a_share_of_attention_from_the_regions_and_beam_searc
 def test_training_with_the_sentinel_lowers_the_loss_and_a_resumed_run_continues(tiny, tmp_path):
     base = dict(limit=12, batch_images=4, min_freq=1, patience=10, lr=3e-3, ema=0, cache_dir=str(tiny[1] / "cache"),
                 out_dir=str(tmp_path), decoder_hparams={**TINY, "sentinel": True})
-    torch.manual_seed(0)
-    best = train(TrainConfig(epochs=2, **base), log=lambda m: None)
-    said = []
-    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
-    assert said[0].startswith("resuming after epoch 2")
-    losses = [json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
+    best = train_then_resume(base, tmp_path)
     decoder, _, ckpt = load_checkpoint(best)
     assert ckpt.decoder.sentinel and decoder.sentinel.gate.weight.shape == (64, 32 + 64 + 64)
-    # The assistant's captioner (its CPU-packed layers, its beam search) reads the model it made.
-    from PIL import Image
-    from model.calibration import calibrate
-    from model.captioner import Captioner
-    calibrate(best, cache_dir=base["cache_dir"], log=lambda m: None)
-    image = Image.open(FLICKR / "images" / split(load_captions(FLICKR), "test")[0]["image"])
-    caption = Captioner(best, device="cpu").caption([image])[0]
+    caption = caption_of_a_test_photo(best, base["cache_dir"])      # the assistant reads the model it made
     assert caption.words and caption.text and caption.alphas.shape[1] == 81
 
 
@@ -390,13 +402,7 @@ def test_concept_inputs_are_the_classifiers_own_probabilities_and_stay_frozen_wh
     from model.encoder import Encoder
     _, tuned_out, base, _ = tuned_run
     base = {**base, "out_dir": str(tmp_path), "decoder_hparams": {**TINY, "concepts": "efficientnet_lite2"}}
-    torch.manual_seed(0)
-    best = train(TrainConfig(epochs=2, **base), log=lambda m: None)
-    said = []
-    train(TrainConfig(epochs=3, resume=True, **base), log=said.append)
-    assert said[0].startswith("resuming after epoch 2")
-    losses = [json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
+    best = train_then_resume(base, tmp_path)
     decoder, _, ckpt = load_checkpoint(tmp_path / "last.pt")
     assert ckpt.decoder.concepts == "efficientnet_lite2" and ckpt.decoder.top_of
     below = Encoder("efficientnet_lite2", 9, before_top=True).for_inference()
@@ -405,13 +411,7 @@ def test_concept_inputs_are_the_classifiers_own_probabilities_and_stay_frozen_wh
         assert torch.allclose(decoder.concepts.probabilities(feats), below.classify(feats), atol=1e-5)
         assert not torch.allclose(decoder.top(feats), below.top(feats), atol=1e-3)    # the tuned copy moved
     assert not any(p.requires_grad for n, p in decoder.concepts.named_parameters() if not n.startswith("to_"))
-    # The assistant's captioner (its CPU-packed layers, its beam search) reads the model it made.
-    from PIL import Image
-    from model.calibration import calibrate
-    from model.captioner import Captioner
-    calibrate(best, cache_dir=base["cache_dir"], log=lambda m: None)
-    image = Image.open(FLICKR / "images" / split(load_captions(FLICKR), "test")[0]["image"])
-    caption = Captioner(best, device="cpu").caption([image])[0]
+    caption = caption_of_a_test_photo(best, base["cache_dir"])      # the assistant reads the model it made
     assert caption.words and caption.text
 
 
