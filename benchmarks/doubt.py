@@ -13,6 +13,11 @@ share of "I can't tell" (doubt >= 0.5) on test.
 Beside them: the share of test captions that name something absent, and the share
 said anyway (not "I can't tell"), since a model that errs more but knows when is
 not worse for a listener.
+
+A second table compares models at equal silence: each model's own doubt silences the
+same share of photos as the shipped model's does on val, so a model cannot look more
+honest only by saying "I can't tell" more often. The difference from the shipped
+model comes with a paired bootstrap interval (the same photos, resampled together).
 """
 import argparse
 from pathlib import Path
@@ -65,6 +70,40 @@ def signals(checkpoint: Path, held_out: tuple) -> dict:
     return out
 
 
+def said_at(doubt: np.ndarray, wrong: np.ndarray, silent: float) -> float:
+    """The share of photos said with a false subject when the most doubtful `silent` share is not said."""
+    said = np.ones(len(doubt), bool)
+    said[np.argsort(-doubt, kind="stable")[:round(silent * len(doubt))]] = False
+    return float((wrong & said).mean())
+
+
+def paired_interval(a: tuple, b: tuple, silent: float, draws: int = 1000) -> tuple[float, float]:
+    """95 % interval of said_at(a) - said_at(b) over photos resampled together (a and b: (doubt, wrong))."""
+    rng = np.random.default_rng(0)
+    n = len(a[0])
+    diffs = [said_at(a[0][i], a[1][i], silent) - said_at(b[0][i], b[1][i], silent)
+             for i in (rng.integers(0, n, n) for _ in range(draws))]
+    return float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+def equal_silence_rows(iris: dict) -> list[list[str]]:
+    """iris: label -> {split: (doubt, wrong)} with the doubt Iris uses; the shipped model first."""
+    base = iris["shipped"]
+    silent = float((base["val"][0] >= 0.5).mean())
+    rows = []
+    for label, got in iris.items():
+        row = [label, f"{100 * silent:.1f} %"]
+        for name in ("val", "test"):
+            said = said_at(*got[name], silent)
+            cell = f"{100 * said:.1f} %"
+            if label != "shipped":
+                lo, hi = paired_interval(got[name], base[name], silent)
+                cell += f" ({100 * (said - said_at(*base[name], silent)):+.1f}; 95 %: {100 * lo:+.1f} to {100 * hi:+.1f})"
+            row.append(cell)
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--heldout", default=str(ROOT / "runs" / "heldout" / "best.pt"))
@@ -76,7 +115,7 @@ def main() -> None:
     from sklearn.metrics import roc_auc_score
     from model.calibration import ABSTAIN_AT
     from model.checkpoint import SHIPPED, read_checkpoint
-    table = []
+    table, iris = [], {}
     models = [("shipped", SHIPPED), *((m.split("=", 1)[0], Path(m.split("=", 1)[1])) for m in args.model),
               ("held-out concepts", Path(args.heldout))]
     for label, path in models:
@@ -90,7 +129,10 @@ def main() -> None:
             fitted = LogisticRegression(max_iter=1000).fit(xv[:, cols], yv)     # as model/calibration.py fits
             doubt = fitted.predict_proba(xt[:, cols])[:, 1]
             said = doubt >= ABSTAIN_AT
-            said_val = fitted.predict_proba(xv[:, cols])[:, 1] >= ABSTAIN_AT   # in-sample: as the model's own doubt
+            doubt_val = fitted.predict_proba(xv[:, cols])[:, 1]
+            said_val = doubt_val >= ABSTAIN_AT                                   # in-sample: as the model's own doubt
+            if cols == [0, 1]:
+                iris[label] = {"val": (doubt_val, yv.astype(bool)), "test": (doubt, yt.astype(bool))}
             table.append([label, name, f"{roc_auc_score(yt, doubt):.3f}",
                           f"{100 * yt[said].mean():.0f} %" if said.any() else "-",
                           f"{100 * (said & yt).sum() / max(1, yt.sum()):.0f} %", f"{100 * said.mean():.1f} %",
@@ -109,13 +151,22 @@ def main() -> None:
                 "fitted on, as each model's own calibration does. Rows of models not scored in the latest run "
                 "are kept from the one before (their checkpoints may be gone); a blank cell was not measured then.",
                 header, table)
+    if "shipped" in iris:
+        write_table("doubt.md", "At equal silence: each model's own doubt (what Iris uses) silences the share of "
+                    "photos that the shipped model's silences on val, its most doubtful first; then the share of "
+                    "photos said with a false subject. In brackets: the difference from the shipped model, in "
+                    "points, with a paired bootstrap 95 % interval (1,000 resamples of the same photos). Only "
+                    "the models scored in the latest run.",
+                    ["model", "silenced", "val: said with a false subject", "test: said with a false subject"],
+                    equal_silence_rows(iris), append=True)
 
 
 def kept_rows(path: Path) -> list[list[str]]:
     """The table rows of an earlier doubt.md, as cells."""
     if not path.exists():
         return []
-    lines = [l for l in path.read_text().splitlines() if l.startswith("| ")][1:]      # the first is the header
+    first = path.read_text().split("\n\n| ")[1] if "\n\n| " in path.read_text() else ""   # the first table only
+    lines = [l for l in ("| " + first).split("\n\n")[0].splitlines() if l.startswith("| ")][1:]   # [0]: header
     return [[c.strip() for c in l.strip().strip("|").split(" | ")] for l in lines]
 
 
