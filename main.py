@@ -64,11 +64,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="stage 3: self-critical training on CIDEr-D after cross-entropy, at most N epochs (default 1, "
                         "as the shipped model was trained: later epochs name more things that are not there; "
                         "0: stop after cross-entropy)")
-    t.add_argument("--scst-xe-weight", type=float, default=0.0, metavar="W",
-                   help="keep the references' cross-entropy in the self-critical loss at this weight (default 0)")
+    t.add_argument("--scst-xe-weight", type=float, default=0.05, metavar="W",
+                   help="keep the references' cross-entropy in the self-critical loss at this weight (default 0.05, "
+                        "as the shipped model was trained: with the false-subject penalty alone, captions learn to "
+                        "stop mid-phrase)")
     t.add_argument("--scst-meteor-weight", type=float, default=0.0, metavar="W",
                    help="reward self-critical samples with CIDEr-D + W times METEOR, which credits recall of the "
                         "references (default 0: CIDEr-D alone; needs Java)")
+    t.add_argument("--scst-false-penalty", type=float, default=0.1, metavar="W",
+                   help="take W from the reward of a self-critical sample that names a person, animal or thing "
+                        "no reference mentions (default 0.1, as the shipped model was trained; 0: CIDEr-D alone)")
     t.add_argument("--scst-from", metavar="FILE",
                    help="skip cross-entropy: run only the self-critical stage, starting from this checkpoint")
     t.add_argument("--held-out", metavar="WORDS", default="",

@@ -131,6 +131,7 @@ def train(args) -> int:
     from model.data import DataMissing
     from model.encoder import ENCODERS, EncoderWeightsMissing
     from model.calibration import CalibrationError, calibrate as calibrate_checkpoint
+    from model.concepts import WordNetMissing
     from model.scst import JavaMissing, ScstConfig, train_scst
     from model.sentences import SentenceModelMissing
     from model.train import PROJECT, TrainConfig, train as run_training
@@ -164,7 +165,7 @@ def train(args) -> int:
     if args.cache:
         cfg.cache_dir = args.cache
     scst = ScstConfig(out_dir=str(out / "scst"), epochs=args.scst_epochs, xe_weight=args.scst_xe_weight,
-                      meteor_weight=args.scst_meteor_weight,
+                      meteor_weight=args.scst_meteor_weight, false_penalty=args.scst_false_penalty,
                       limit=args.limit, data_dir=cfg.data_dir,
                       cache_dir=cfg.cache_dir, resume=args.resume, max_minutes=args.max_minutes)
     try:
@@ -179,7 +180,7 @@ def train(args) -> int:
         # How far to trust the captions of the model it made, learnt on the same val split.
         calibrate_checkpoint(best, cfg.data_dir, cfg.cache_dir)
     except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError, CalibrationError,
-            JavaMissing) as e:
+            JavaMissing, WordNetMissing) as e:
         raise UserError(str(e)) from None
     print(f"best model: {best}")
     return 0

@@ -44,6 +44,9 @@ class ScstConfig:
                                   # shorter captions (and lower METEOR) the CIDEr-D reward alone leads to
     meteor_weight: float = 0.0    # >0: the reward is CIDEr-D + this times METEOR, which credits a caption's recall of
                                   # the references (synonyms and stems too) where CIDEr-D favours short, sure n-grams
+    false_penalty: float = 0.0    # >0: a sample that names a person, animal or thing no reference of its image
+                                  # mentions (WordNet, as the doubt is calibrated) loses this much reward, since
+                                  # CIDEr-D alone pays for a common subject ("a man") whether or not it is there
     clip: float = 2.0
     ema: float = 0.99             # the average is validated and saved; a shorter horizon than cross-entropy's,
                                   # as this stage has far fewer steps
@@ -85,6 +88,19 @@ class CorpusCider:
         scorer.ctest = [cook_test(" ".join(tokenize(c))) for c in captions]
         scorer.crefs = [self.cooked[i] for i in images]
         return np.asarray(scorer.compute_cider(), dtype=np.float64)
+
+
+class FalseSubjects:
+    """1.0 for each caption that names a person, animal or thing that no reference of its image mentions."""
+
+    def __init__(self, corpus_references: list[list[str]]):
+        from model.concepts import _wordnet, thing_noun
+        self.references, self.kind = corpus_references, thing_noun(_wordnet())
+
+    def scores(self, captions: list[str], images: list[int]) -> np.ndarray:
+        from model.concepts import false_subject
+        return np.array([false_subject(c, self.references[i], self.kind) for c, i in zip(captions, images)],
+                        dtype=np.float64)
 
 
 class JavaMissing(RuntimeError):
@@ -201,7 +217,9 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
         log(f"start: val CIDEr-D {best * 100:.1f} (cross-entropy checkpoint {cfg.start})")
 
     meteor = CorpusMeteor(train_data.references) if cfg.meteor_weight else None
-    reward_name = "CIDEr-D" + (f" + {cfg.meteor_weight:g} METEOR" if meteor else "")
+    false = FalseSubjects(train_data.references) if cfg.false_penalty else None
+    reward_name = "CIDEr-D" + (f" + {cfg.meteor_weight:g} METEOR" if meteor else "") + \
+        (f" - {cfg.false_penalty:g} x false subject" if false else "")
     try:
         began = time.time()
         for epoch in range(start_epoch, cfg.epochs + 1):
@@ -216,6 +234,8 @@ def train_scst(cfg: ScstConfig, log=print, prepared=None) -> Path:
                 rewards = cider.scores(captions, rows)                                          # (B,)
                 if meteor:
                     rewards = rewards + cfg.meteor_weight * meteor.scores(captions, rows)
+                if false:
+                    rewards = rewards - cfg.false_penalty * false.scores(captions, rows)
                 rewards = torch.from_numpy(rewards).float()
                 loss = self_critical_loss(logps, mask, rewards, cfg.samples)
                 if cfg.xe_weight:

@@ -177,6 +177,23 @@ def test_scst_with_the_meteor_reward_runs_records_it_and_ends_its_java_process(t
     assert mine == ""
 
 
+def test_false_subjects_mark_a_caption_naming_what_no_reference_mentions():
+    from model.scst import FalseSubjects
+    refs = [["a dog runs on the grass", "a brown dog is running", "a puppy plays outside"],
+            ["a man rides a bicycle", "a cyclist on a road", "a person is biking down the street"]]
+    false = FalseSubjects(refs)
+    assert false.scores(["a puppy runs on the grass", "a man rides a bike"], [0, 1]).tolist() == [0.0, 0.0]
+    assert false.scores(["a man throws a ball to a dog", "a woman rides a horse"], [0, 1]).tolist() == [1.0, 1.0]
+
+
+def test_scst_with_the_false_subject_penalty_runs_and_records_it(tiny, tmp_path):
+    said = []
+    train_scst(ScstConfig(start=str(tiny[0]), limit=12, batch_images=4, cache_dir=str(tiny[1] / "cache"),
+                          out_dir=str(tmp_path), lr=1e-3, patience=10, epochs=1, false_penalty=0.5), log=said.append)
+    assert any("reward (train CIDEr-D - 0.5 x false subject)" in m for m in said), said
+    assert load_checkpoint(tmp_path / "last.pt")[2].trained["scst"]["config"]["false_penalty"] == 0.5
+
+
 # --- sentence embeddings and the contrastive image side ------------------------------------------
 def test_sentence_embeddings_tell_unrelated_captions_apart():
     """The package's tokenizer pads to 128 tokens; unmasked pads make every sentence look alike."""
@@ -346,6 +363,7 @@ def test_train_with_no_stage_flags_runs_the_recipe_of_the_shipped_model(tuned_ru
     assert made["scst"]["config"]["epochs"] == shipped["scst"]["config"]["epochs"] == 1
     assert made["scst"]["config"]["xe_weight"] == shipped["scst"]["config"].get("xe_weight", 0.0)
     assert made["scst"]["config"]["meteor_weight"] == shipped["scst"]["config"].get("meteor_weight", 0.0)
+    assert made["scst"]["config"]["false_penalty"] == shipped["scst"]["config"].get("false_penalty", 0.0)
     assert load_checkpoint(out / "scst" / "best.pt")[2].calibration["val_captions"] == 12
 
 
