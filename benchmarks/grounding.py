@@ -17,7 +17,7 @@ the description name the concept when a reference does), and the false subject r
 (the description names a person, animal or thing that no reference mentions). Then how
 well "possibly" and "I can't tell" catch descriptions whose subject is wrong.
 
-    .venv/bin/python benchmarks/grounding.py [--heldout runs/heldout/best.pt] [--only LABEL]
+    .venv/bin/python benchmarks/grounding.py [--heldout runs/heldout/best.pt] [--model LABEL=CHECKPOINT] [--only LABEL]
 """
 import argparse
 from pathlib import Path
@@ -123,6 +123,8 @@ def main() -> None:
     ap.add_argument("--heldout", default=str(ROOT / "runs" / "heldout" / "best.pt"))
     ap.add_argument("--heldout-scst", default=str(ROOT / "runs" / "heldout_scst" / "best.pt"),
                     help="the held-out model after the self-critical stage (main.py train --scst-from ...)")
+    ap.add_argument("--model", action="append", default=[], metavar="LABEL=CHECKPOINT",
+                    help="another model to score beside them, e.g. the one shipped before (repeatable)")
     ap.add_argument("--only", metavar="LABEL", help="score only this model; the others' rows are kept")
     ap.add_argument("--tune", action="store_true",
                     help="measure grounding's precision at each threshold on the val split and stop")
@@ -145,7 +147,8 @@ def main() -> None:
         return tune(class_words, narration)
     rows, honesty = [], []
     every = (("shipped", SHIPPED), ("held-out concepts", args.heldout),
-             ("held-out concepts + self-critical", args.heldout_scst))
+             ("held-out concepts + self-critical", args.heldout_scst),
+             *(tuple(m.split("=", 1)) for m in args.model))
     models = [(label, Path(path)) for label, path in every if Path(path).exists() and args.only in (None, label)]
     for label, path in models:
         decoder, vocab, encoder, test, feats = split_features(path, "test")
