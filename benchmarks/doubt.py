@@ -20,6 +20,7 @@ honest only by saying "I can't tell" more often. The difference from the shipped
 model comes with a paired bootstrap interval (the same photos, resampled together).
 """
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -165,8 +166,10 @@ def kept_rows(path: Path) -> list[list[str]]:
     """The table rows of an earlier doubt.md, as cells."""
     if not path.exists():
         return []
-    first = path.read_text().split("\n\n| ")[1] if "\n\n| " in path.read_text() else ""   # the first table only
-    lines = [l for l in ("| " + first).split("\n\n")[0].splitlines() if l.startswith("| ")][1:]   # [0]: header
+    lines = path.read_text().splitlines()
+    start = next((i for i, l in enumerate(lines) if l.startswith("| ")), len(lines))
+    table = list(itertools.takewhile(lambda l: l.startswith("|"), lines[start:]))       # the first table only
+    lines = [l for l in table if l.startswith("| ")][1:]                                # [0]: its header
     return [[c.strip() for c in l.strip().strip("|").split(" | ")] for l in lines]
 
 
