@@ -9,8 +9,13 @@ image always false), "possibly ...", a grounded "a photo of ...", or "I can't te
 now, "read as text": an unfamiliar photo is read for text (assistant/seeing.py), and said
 as a page when words fill it.
 
-    .venv/bin/python benchmarks/unfamiliar.py
+    .venv/bin/python benchmarks/unfamiliar.py [--model LABEL=CHECKPOINT ...]
+
+With --model, models not shipped are scored beside the shipped one on the same made images and
+scikit-image photos: a self-critical reward can make a model surer of its captions everywhere,
+and then its doubt, learnt on photos like the training ones, no longer reaches the others.
 """
+import argparse
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -43,24 +48,22 @@ def shares(said: list[str], kinds=KINDS) -> list[str]:
     return [f"{100 * counts[k] / len(said):.0f} %" for k in kinds]
 
 
-def main() -> None:
-    two_cores()
-    from PIL import Image
+def reader(checkpoint=None):
+    """(described, narration, captioner) for one model, as the assistant has them. described(images) gives
+    (now, before, what Iris says now): each photo's description with and without the familiarity check, and
+    what Iris says, which reads a photo for text first when it is unfamiliar or shows paper."""
     from assistant.commands import _narration
-    from assistant.events import CaptionWords, Described, Request, unfamiliar
+    from assistant.events import CaptionWords, Described, Request
     from assistant.ocr import Ocr
     from assistant.seeing import Seer, captioner_words
     from assistant.layout import main_colours
     from config import load
-    from made_images import FAMILIES, made
     from model.captioner import Captioner
-    captioner = Captioner(None, "cpu", beam_size=3)
+    captioner = Captioner(checkpoint, "cpu", beam_size=3)
     narration = _narration(load(None), captioner)
     seer = Seer(captioner_words(captioner), Ocr)
 
     def described(images):
-        """(now, before, what Iris says now): the photo's description with and without the familiarity check,
-        and what Iris says, which reads a photo for text first when it is unfamiliar or shows paper."""
         caps = []
         for i in range(0, len(images), 16):
             caps += captioner.caption(images[i:i + 16])
@@ -69,6 +72,20 @@ def main() -> None:
         pages = [seer.page_in_photo(CaptionWords.of(c), im, Request("file"), {}) for c, im in zip(caps, images)]
         said = [narration.words(p) if p else narration.photo_words(d) for p, d in zip(pages, now)]
         return now, [replace(d, novelty=None) for d in now], said
+
+    return described, narration, captioner
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", action="append", default=[], metavar="LABEL=CHECKPOINT",
+                    help="also say what this model (not shipped) says of the made images (repeatable)")
+    args = ap.parse_args()
+    two_cores()
+    from PIL import Image
+    from assistant.events import unfamiliar
+    from made_images import FAMILIES, made
+    described, narration, captioner = reader()
 
     rows = []
     for family in FAMILIES:
@@ -96,6 +113,22 @@ def main() -> None:
                 "family, tests/made_images.py) and the Flickr8k test photos, shipped model, beam 3. Before = the same "
                 "narrator without the familiarity check.", header, rows, notes)
 
+    others = {label: reader(path)[:2] for label, path in (m.split("=", 1) for m in args.model)}
+    if others:
+        made_images = [made(family, s) for family in FAMILIES for s in SEEDS]
+        rows = []
+        for label, (own, own_narration) in {"shipped": (described, narration), **others}.items():
+            now, before, said = own(made_images)
+            counts = [Counter(kind(own_narration.photo_words(d)) for d in before), Counter(kind(w) for w in said)]
+            rows.append([label, *(str(c[k]) for c in counts for k in ("scene said plainly", "possibly"))])
+            print(rows[-1], flush=True)
+        write_table("unfamiliar.md", f"The same {len(made_images)} made images, for models not shipped beside the "
+                    "shipped one: how many each says as a scene, plainly or with 'possibly' (always false of a made "
+                    "image). 'Caption and doubt alone': without the familiarity check, which shows how far the "
+                    "model's own doubt reaches beyond photos like its training ones.",
+                    ["model", "caption and doubt alone: plainly", "caption and doubt alone: possibly",
+                     "as Iris says it: plainly", "as Iris says it: possibly"], rows, append=True)
+
     try:
         from skimage import data as skdata
     except ImportError:
@@ -111,10 +144,12 @@ def main() -> None:
         names.append(n)
         images.append(Image.fromarray(a if a.dtype == np.uint8 else (255 * a / max(1, a.max())).astype(np.uint8)))
     now, before, said = described(images)
-    photo_rows = [[n, f"{d.novelty:.2f}", narration.photo_words(b), words]
-                  for n, d, b, words in zip(names, now, before, said)]
+    theirs = [own(images)[2] for own, _ in others.values()]
+    photo_rows = [[n, f"{d.novelty:.2f}", narration.photo_words(b), words, *(t[i] for t in theirs)]
+                  for i, (n, d, b, words) in enumerate(zip(names, now, before, said))]
     write_table("unfamiliar.md", "scikit-image's photos (skimage.data), each: its novelty (1 or more: unfamiliar) "
-                "and what Iris says.", ["photo", "novelty", "before", "now"], photo_rows, append=True)
+                "and what Iris says" + (", and what the models not shipped would say" if others else "") + ".",
+                ["photo", "novelty", "before", "now", *others], photo_rows, append=True)
 
 
 if __name__ == "__main__":
