@@ -79,7 +79,8 @@ def reader(checkpoint=None):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append", default=[], metavar="LABEL=CHECKPOINT",
-                    help="also say what this model (not shipped) says of the made images (repeatable)")
+                    help="also say what this model (not shipped) says of the made images and scikit-image's photos "
+                         "(repeatable)")
     args = ap.parse_args()
     two_cores()
     from PIL import Image
@@ -87,9 +88,11 @@ def main() -> None:
     from made_images import FAMILIES, made
     described, narration, captioner = reader()
 
-    rows = []
+    rows, made_before, made_said = [], [], []
     for family in FAMILIES:
         now, before, said = described([made(family, s) for s in SEEDS])
+        made_before += before
+        made_said += said
         share = np.mean([unfamiliar(d.novelty) for d in now])
         rows.append([family, len(now), f"{100 * share:.0f} %", *shares([narration.photo_words(d) for d in before]),
                      *shares(said, NOW_KINDS)])
@@ -117,8 +120,8 @@ def main() -> None:
     if others:
         made_images = [made(family, s) for family in FAMILIES for s in SEEDS]
         rows = []
-        for label, (own, own_narration) in {"shipped": (described, narration), **others}.items():
-            now, before, said = own(made_images)
+        for label, (own, own_narration) in {"shipped": (None, narration), **others}.items():
+            before, said = (made_before, made_said) if own is None else own(made_images)[1:]
             counts = [Counter(kind(own_narration.photo_words(d)) for d in before), Counter(kind(w) for w in said)]
             rows.append([label, *(str(c[k]) for c in counts for k in ("scene said plainly", "possibly"))])
             print(rows[-1], flush=True)
