@@ -89,8 +89,9 @@ def paired_interval(a: tuple, b: tuple, silent: float, draws: int = 1000) -> tup
 
 def equal_silence_rows(iris: dict) -> list[list[str]]:
     """iris: label -> {split: (doubt, wrong)} with the doubt Iris uses; the shipped model first."""
+    from model.calibration import ABSTAIN_AT
     base = iris["shipped"]
-    silent = float((base["val"][0] >= 0.5).mean())
+    silent = float((base["val"][0] >= ABSTAIN_AT).mean())
     rows = []
     for label, got in iris.items():
         row = [label, f"{100 * silent:.1f} %"]
