@@ -136,7 +136,7 @@ def main() -> None:
     from model.familiarity import Familiarity
     from config import load
     from model.checkpoint import SHIPPED
-    from model.concepts import _wordnet, concept_words, mentions, noun_mask, thing_noun
+    from model.concepts import _wordnet, concept_words, mentions, noun_groups, thing_noun
     from model.metrics import coco_scores
     settings = load(None)
     narration = Narration(2.0)
@@ -155,7 +155,7 @@ def main() -> None:
         ckpt = read_checkpoint(path)
         narration.calibrate(for_checkpoint(ckpt), settings.model.hedge_below)   # the model's own
         familiar = Familiarity.from_saved(ckpt.calibration.get("familiar"))
-        nouns = torch.tensor(noun_mask(vocab.itos))
+        nouns = torch.tensor(noun_groups(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]
         for variant in ("old search", "no <unk>", "+ no noun twice", "+ guided", "what Iris says"):

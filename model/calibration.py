@@ -107,13 +107,13 @@ def fit(scores, words, wrong) -> Calibration:
 def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: int = 250):
     """(scores, words, wrong) of the captions the product would say (beam 3, no <unk>, no noun twice)."""
     import torch
-    from model.concepts import WordNetMissing, _wordnet, false_subject, noun_mask, thing_noun
+    from model.concepts import WordNetMissing, _wordnet, false_subject, noun_groups, thing_noun
     from model.search import decode, never_said
     try:
         kind = thing_noun(_wordnet())
     except WordNetMissing as e:
         raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
-    nouns = torch.tensor(noun_mask(vocab.itos))
+    nouns = torch.tensor(noun_groups(vocab.itos))
     banned = never_said(vocab)
     scores, words, wrong = [], [], []
     with torch.inference_mode():

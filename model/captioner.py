@@ -10,7 +10,7 @@ from PIL import Image
 
 from model.calibration import for_checkpoint
 from model.checkpoint import SHIPPED, load_checkpoint
-from model.concepts import concept_words, group, noun_mask
+from model.concepts import concept_words, group, noun_groups
 from model.encoder import normalise, resizer
 from model.familiarity import Familiarity
 from model.guided import guide
@@ -55,9 +55,10 @@ class Captioner:
         self.beam_size, self.max_length = beam_size, max_length
         self.grid = self.encoder.grid
         self.banned = never_said(self.vocab, self.device)
-        # No noun said twice ("a man riding a bike on a dirt bike"): scored better on test than without it
-        # (benchmarks/results/grounding.md). Needs WordNet; without it the rule is off.
-        nouns = noun_mask(self.vocab.itos)
+        # No thing named twice, in the same word or another that means it ("a man riding a bike on a bicycle"):
+        # scored better on test than without it (benchmarks/results/grounding.md). Needs WordNet; without it
+        # the rule is off.
+        nouns = noun_groups(self.vocab.itos)
         self.nouns = torch.tensor(nouns, device=self.device) if nouns else None
         self.class_words = concept_words()            # None when the class list is not installed
         self.calibration = for_checkpoint(ckpt)       # how unsure is "possibly", and "I can't tell", for this model
@@ -68,7 +69,7 @@ class Captioner:
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         mapping = hashlib.sha256("|".join(self.class_words).encode()).hexdigest()[:8] if self.class_words else "none"
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
-                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}:"
+                          f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}groups:"
                           f"concepts{mapping}:guided")
 
     @torch.inference_mode()

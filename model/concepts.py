@@ -170,38 +170,75 @@ def thing_noun(wn):
     return kind
 
 
+def things_said(description: str, kind) -> set[str]:
+    """The people, animals and things a description names, each as its concept ("puppies" -> "dog")."""
+    said = {k for w in re.findall(r"[a-z]+", description.lower()) if (k := kind(w))}
+    return {next((c for c, names in NAMES.items() if w in names), w) for w in said}
+
+
+def things_referenced(references: list[str], kind) -> set[str]:
+    """Every person, animal and thing the references mention, and the concepts they support."""
+    refs = {k for r in references for w in re.findall(r"[a-z]+", r.lower()) if (k := kind(w))}
+    return refs | {c for c, names in NAMES.items() if refs & set(names)}      # "puppy" supports "dog"
+
+
 def false_subject(description: str, references: list[str], kind) -> bool:
     """The description names a person, animal or thing that no reference mentions."""
     # The narrator's own frame is no claim about the picture; what it names inside the frame is.
     description = re.sub(r"^(a photo of|i can't tell what this photo shows(; it may be)?)", "", description.lower())
-    said = {k for w in re.findall(r"[a-z]+", description) if (k := kind(w))}
-    refs = {k for r in references for w in re.findall(r"[a-z]+", r.lower()) if (k := kind(w))}
-    refs |= {c for c, names in NAMES.items() if refs & set(names)}      # "puppy" supports "dog"
-    said = {next((c for c, names in NAMES.items() if w in names), w) for w in said}
-    return bool(said - refs)
+    return bool(things_said(description, kind) - things_referenced(references, kind))
 
 
-def noun_mask(words: list[str]) -> list[bool] | None:
-    """For each vocabulary word, whether it names a person, animal or thing (WordNet), kept in Iris's cache
-    folder per vocabulary; None without WordNet. Places ("front", "top", "side") are not things said twice."""
+def meanings(wn, word: str) -> set:
+    """The noun senses a word is used in: its first, and its second where tagged text uses the word in it or
+    never uses the word at all. "bike" means motorcycle and bicycle (neither sense is counted); "cat" means a cat,
+    not "guy" (tagged text calls a cat "cat" often and a guy "cat" never)."""
+    base = wn.morphy(word, "n") or word
+    senses = wn.synsets(base, "n")[:2]
+    counts = [sum(l.count() for l in s.lemmas() if l.name() == base) for s in senses]
+    return {s for s, n in zip(senses, counts) if s is senses[0] or n > 0 or not any(counts)}
+
+
+def noun_groups(words: list[str]) -> list[int] | None:
+    """For each vocabulary word, -1, or the group of nouns naming one person, animal or thing (WordNet): words
+    that share a meaning ("bike", "bicycle", "motorcycle"; "couch", "sofa") are one group, so that a caption
+    names each thing once ("a man riding a bike on a bicycle"). Kept in Iris's cache folder per vocabulary; None
+    without WordNet. Places ("front", "top", "side") are not things said twice."""
     import hashlib
     import json
     import platformdirs
     key = hashlib.sha1("\n".join(words).encode()).hexdigest()[:12]
-    cache = Path(platformdirs.user_cache_dir("iris")) / f"nouns-{key}.json"
+    cache = Path(platformdirs.user_cache_dir("iris")) / f"noun-groups-{key}.json"
     try:
         return json.loads(cache.read_text())
     except (OSError, ValueError):
         pass
     try:
-        kind = thing_noun(_wordnet())
+        wn = _wordnet()
     except WordNetMissing:
         return None
-    mask = [bool(kind(w)) and w not in PLACES for w in words]
+    kind = thing_noun(wn)
+    nouns = [i for i, w in enumerate(words) if w.isalpha() and kind(w) and w not in PLACES]
+    parent = {i: i for i in nouns}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    first_with = {}
+    for i in nouns:
+        for sense in meanings(wn, words[i]):
+            j = first_with.setdefault(sense, i)
+            parent[root(i)] = root(j)
+    ids = {r: g for g, r in enumerate(sorted({root(i) for i in nouns}))}
+    groups = [-1] * len(words)
+    for i in nouns:
+        groups[i] = ids[root(i)]
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.with_suffix(".part").write_text(json.dumps(mask))
+    cache.with_suffix(".part").write_text(json.dumps(groups))
     cache.with_suffix(".part").replace(cache)
-    return mask
+    return groups
 
 
 PLACES = {"front", "top", "side", "middle", "air", "background", "edge", "end", "back", "bottom", "area", "way"}

@@ -9,7 +9,7 @@ from model.checkpoint import load_checkpoint
 from model.data import DEFAULT_DATA, load_captions, split
 from model.features import DEFAULT_CACHE, cached_features, existing_features
 from model.metrics import coco_scores
-from model.concepts import noun_mask
+from model.concepts import noun_groups
 from model.search import decode, never_said
 
 COLUMNS = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"]
@@ -19,7 +19,7 @@ def caption_features(decoder, vocab, feats: np.ndarray, beam: int, chunk: int = 
     out = []
     for i in range(0, len(feats), chunk):
         x = torch.from_numpy(np.ascontiguousarray(feats[i:i + chunk])).float()
-        nouns = noun_mask(vocab.itos)
+        nouns = noun_groups(vocab.itos)
         found = decode(decoder, x, vocab.start, vocab.end, beam, banned=never_said(vocab),      # as the product decodes
                        nouns=torch.tensor(nouns) if nouns else None)
         out += [vocab.decode(d.ids) for d in found]

@@ -35,12 +35,16 @@ def never_said(vocab, device="cpu") -> torch.Tensor:
 
 def _ban(logp: torch.Tensor, history: torch.Tensor, banned: torch.Tensor | None, nouns: torch.Tensor | None):
     """logp (B, V) with -inf for words never to be said (banned: <unk>, <start>, <pad>) and, when `nouns`
-    (a (V,) bool mask) is given, for a noun the row has said already ("a motorcycle on a motorcycle")."""
+    ((V,) each word's noun group, -1 for none: model.concepts.noun_groups) is given, for every noun of a group
+    the row has said already ("a motorcycle on a motorcycle", "a bike on a bicycle")."""
     if banned is not None:
         logp = logp.index_fill(1, banned, float("-inf"))
     if nouns is not None and history.size(1):
-        said = torch.zeros_like(logp, dtype=torch.bool).scatter_(1, history, True)       # (B, V)
-        logp = logp.masked_fill(said & nouns, float("-inf"))
+        groups = int(nouns.max()) + 2                                                   # slot 0: not a noun
+        said = torch.zeros(logp.size(0), groups, dtype=torch.bool, device=logp.device)
+        said.scatter_(1, nouns[history] + 1, True)                                      # (B, groups)
+        said[:, 0] = False
+        logp = logp.masked_fill(said[:, nouns + 1], float("-inf"))
     return logp
 
 

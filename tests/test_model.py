@@ -319,3 +319,22 @@ def test_cached_captions_are_keyed_on_the_checkpoint_content_and_the_settings_th
         dec.out.bias.add_(0.01)                                                  # "retrained"
     save_checkpoint(target, dec, vocab, ckpt.encoder_name, ckpt.grid)
     assert Captioner(target, "cpu", beam_size=3).words_key != key
+
+
+def test_a_thing_is_named_once_in_whatever_word_means_it():
+    from model.concepts import noun_groups
+    from model.search import _ban
+    _, vocab, _ = load_checkpoint(SHIPPED)
+    groups = noun_groups(vocab.itos)
+    g = {w: groups[vocab.stoi[w]] for w in ("bike", "bicycle", "motorcycle", "couch", "sofa", "dog", "cat", "guy",
+                                            "man", "the", "horse", "horses")}
+    assert g["bike"] == g["bicycle"] == g["motorcycle"] >= 0 and g["couch"] == g["sofa"] >= 0
+    assert g["horse"] == g["horses"]
+    assert len({g["dog"], g["cat"], g["guy"], g["bike"], g["couch"]}) == 5 and g["the"] == -1
+    logp = torch.zeros(2, len(vocab))
+    history = torch.tensor([[vocab.stoi["a"], vocab.stoi["bike"]], [vocab.stoi["a"], vocab.stoi["dog"]]])
+    out = _ban(logp, history, None, torch.tensor(groups))
+    for w in ("bike", "bicycle", "motorcycle"):
+        assert out[0, vocab.stoi[w]] == float("-inf") and out[1, vocab.stoi[w]] == 0
+    assert out[1, vocab.stoi["dog"]] == float("-inf") and out[0, vocab.stoi["dog"]] == 0
+    assert out[0, vocab.stoi["a"]] == 0 == out[1, vocab.stoi["a"]]         # not a thing: said as often as needed
