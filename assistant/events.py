@@ -28,11 +28,12 @@ class CaptionWords(NamedTuple):
     score: float                     # mean log-probability per token
     concepts: tuple = ()             # (plain word, probability) the encoder's ImageNet head sees
     novelty: float | None = None     # 1 or more: unlike the model's training photos
+    support: float | None = None     # the chance of the least likely thing it names (model/presence.py)
 
     @classmethod
     def of(cls, caption) -> "CaptionWords":
         """From a model/captioner.py Caption."""
-        return cls(caption.text, caption.score, caption.concepts, caption.novelty)
+        return cls(caption.text, caption.score, caption.concepts, caption.novelty, caption.support)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Described:
     concepts: tuple = ()          # (plain word, probability) from the encoder's ImageNet head, most likely first
     novelty: float | None = None  # 1 or more: unlike the photos the model learnt from (model/familiarity.py)
     colours: tuple | None = None  # its main plain colours, () for many (assistant/layout.py); None: not looked at
+    support: float | None = None  # the chance of the least likely thing the caption names (model/presence.py)
 
     @property
     def confidence(self) -> float:
@@ -95,6 +97,7 @@ class PhotoSeen:
     score: float
     concepts: tuple = ()
     novelty: float | None = None
+    support: float | None = None
     colours: tuple | None = None  # not looked at for a photo inside a screen
     text: tuple = ()              # TextLines, when the photo is a photographed page (or a picture of text), read
 

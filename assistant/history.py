@@ -71,6 +71,8 @@ class History:
                 self._db.execute("ALTER TABLE captions ADD COLUMN concepts TEXT")
             if "novelty" not in columns:     # ... or before unfamiliar images were told apart
                 self._db.execute("ALTER TABLE captions ADD COLUMN novelty REAL")
+            if "support" not in columns:     # ... or before the presence probes
+                self._db.execute("ALTER TABLE captions ADD COLUMN support REAL")
 
     # --- a running part ---------------------------------------------------------
     def start(self) -> list[Problem]:
@@ -88,28 +90,30 @@ class History:
         if isinstance(result, Described):
             self.add(result.source, path=result.path, digest=result.digest, model=result.model,
                      caption=result.caption, score=result.score, mtime_ns=result.mtime_ns, concepts=result.concepts,
-                     novelty=result.novelty)
+                     novelty=result.novelty, support=result.support)
         elif isinstance(result, Failed):
             self.add(result.source, path=result.path, error=result.reason, mtime_ns=result.mtime_ns)
         else:       # blank images, screens and pages: what was said (no model caption to cache)
             self.add(result.source, path=result.path, caption=words, mtime_ns=result.mtime_ns)
 
     def cached(self, digest: str, model: str) -> CaptionWords | None:
-        """(caption, score, concepts, novelty) the same model gave the same pixels before, or None."""
+        """(caption, score, concepts, novelty, support) the same model gave the same pixels before, or None."""
         with self._lock:
-            row = self._db.execute("SELECT caption, score, concepts, novelty FROM captions WHERE image_hash=? "
-                                   "AND model=? AND status='ok' ORDER BY id DESC LIMIT 1", (digest, model)).fetchone()
-        return CaptionWords(row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]")), row[3]) if row \
-            else None
+            row = self._db.execute("SELECT caption, score, concepts, novelty, support FROM captions WHERE "
+                                   "image_hash=? AND model=? AND status='ok' ORDER BY id DESC LIMIT 1",
+                                   (digest, model)).fetchone()
+        return CaptionWords(row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]")), row[3], row[4]) \
+            if row else None
 
     def add(self, source: str, *, path=None, digest=None, model=None, caption=None, score=None,
-            error: str | None = None, mtime_ns: int | None = None, concepts=(), novelty=None) -> None:
+            error: str | None = None, mtime_ns: int | None = None, concepts=(), novelty=None, support=None) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._db:
             self._db.execute("INSERT INTO captions(time, source, path, image_hash, model, caption, score, status, error, "
-                             "mtime_ns, concepts, novelty) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                             "mtime_ns, concepts, novelty, support) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              (now, source, str(path) if path else None, digest, model, caption, score,
-                              "failed" if error else "ok", error, mtime_ns, json.dumps(list(concepts)), novelty))
+                              "failed" if error else "ok", error, mtime_ns, json.dumps(list(concepts)), novelty,
+                              support))
 
     # --- catching up on photos saved while Iris was off ---------------------------------
     def handled(self, path: Path, mtime_ns: int) -> bool:

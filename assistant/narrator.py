@@ -109,7 +109,7 @@ class Narration:
             return "I can't tell what this image shows" + _colours(result.colours)
         if top and top[1] >= (GROUNDED if category else GROUNDED_ANY) and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
-        doubt = self.calibration.doubt(result.score, len(result.caption.split()))
+        doubt = self.calibration.doubt(result.score, len(result.caption.split()), result.support)
         if doubt >= self.calibration.abstain_at:
             # The caption names the sure category (perhaps only because the search was made to: model/guided.py)
             # but the rest of it is as likely wrong as right: the category alone is said.

@@ -5,7 +5,9 @@ scored on the test split, for the shipped model and the held-out-concept model.
 Signals: the caption's mean log-probability per token and its total; the ImageNet
 head's top probability and entropy; the cosine similarity of the photo's mean
 feature to its nearest training photos (1 and the mean of 10), the usual
-out-of-domain distance. Reported: ROC AUC on test, and the precision, recall and
+out-of-domain distance; the caption's support, the presence probes' chance of the
+least likely thing it names (model/presence.py, fitted on the model's own training
+photos as calibration fits them). Reported: ROC AUC on test, and the precision, recall and
 share of "I can't tell" (doubt >= 0.5) on test.
 
     .venv/bin/python benchmarks/doubt.py [--heldout runs/heldout/best.pt] [--model LABEL=CHECKPOINT ...]
@@ -30,18 +32,24 @@ from common import RESULTS, ROOT, two_cores, write_table
 
 SIGNALS = {
     "mean log-prob": [0],
-    "mean + total log-prob (what Iris uses)": [0, 1],
+    "mean + total log-prob": [0, 1],
     "+ classifier top probability and entropy": [0, 1, 2, 3],
     "+ distance to the training photos": [0, 1, 4, 5],
-    "all": [0, 1, 2, 3, 4, 5],
+    "+ presence support": [0, 1, 6],
+    "all": [0, 1, 2, 3, 4, 5, 6],
+    # The larger of the log-probabilities' doubt and the presence support's (model/calibration.py).
+    "the larger of mean + total log-prob and + presence support (what Iris uses)": ([0, 1], [0, 1, 6]),
 }
+IRIS, BEFORE = "the larger of mean + total log-prob and + presence support (what Iris uses)", "mean + total log-prob"
 
 
 def signals(checkpoint: Path, held_out: tuple) -> dict:
-    """split -> (signals (n, 6), wrong (n,)) for val and test."""
-    from model.calibration import log_prob_signals, val_outcomes
+    """split -> (signals (n, 7), wrong (n,)) for val and test."""
+    from model import presence as probes
+    from model.calibration import log_prob_signals, support_signal, val_outcomes
     from model.checkpoint import load_checkpoint
-    from model.concepts import mentions
+    from model.concepts import _wordnet, mentions, thing_noun
+    from model.familiarity import pooled
     from model.data import DEFAULT_DATA, load_captions, split
     from model.features import cached_features
     records = load_captions(DEFAULT_DATA)
@@ -57,17 +65,21 @@ def signals(checkpoint: Path, held_out: tuple) -> dict:
     # The photos this model was trained on: a held-out model never saw its concepts' photos.
     train = [r for r in split(records, "train") if not any(mentions(c, held_out) for c in r["captions"])]
     bank = torch.nn.functional.normalize(rows(train).mean(1), dim=1)
+    own = encoder.own if ckpt.decoder.top_of else None
+    present = probes.fit(pooled(rows(train).numpy(), through=own), [r["captions"] for r in train], vocab.itos,
+                         thing_noun(_wordnet()))
     out = {}
     for name in ("val", "test"):
         recs = split(records, name)
         x = rows(recs)
-        scores, words, wrong = val_outcomes(decoder, vocab, x, [r["captions"] for r in recs])
+        scores, words, wrong, support = val_outcomes(decoder, vocab, x, [r["captions"] for r in recs], present,
+                                                     pooled(x.numpy(), through=own))
         with torch.inference_mode():
             p = encoder.classify(x)
             entropy = -(p * p.clamp_min(1e-12).log()).sum(1)
             near = (torch.nn.functional.normalize(x.mean(1), dim=1) @ bank.T).topk(10, dim=1).values
         out[name] = (np.c_[log_prob_signals(scores, words), p.max(1).values.numpy(), entropy.numpy(),
-                           near[:, 0].numpy(), near.mean(1).numpy()], wrong)
+                           near[:, 0].numpy(), near.mean(1).numpy(), support_signal(support)], wrong)
     return out
 
 
@@ -128,13 +140,16 @@ def main() -> None:
         data = signals(path, held_out)
         (xv, yv), (xt, yt) = data["val"], data["test"]
         for name, cols in SIGNALS.items():
-            fitted = LogisticRegression(max_iter=1000).fit(xv[:, cols], yv)     # as model/calibration.py fits
-            doubt = fitted.predict_proba(xt[:, cols])[:, 1]
-            said = doubt >= ABSTAIN_AT
-            doubt_val = fitted.predict_proba(xv[:, cols])[:, 1]
-            said_val = doubt_val >= ABSTAIN_AT                                   # in-sample: as the model's own doubt
-            if cols == [0, 1]:
+            doubt, doubt_val = np.zeros(len(yt)), np.zeros(len(yv))
+            for part in cols if isinstance(cols, tuple) else (cols,):
+                fitted = LogisticRegression(max_iter=1000).fit(xv[:, part], yv)     # as model/calibration.py fits
+                doubt = np.maximum(doubt, fitted.predict_proba(xt[:, part])[:, 1])
+                doubt_val = np.maximum(doubt_val, fitted.predict_proba(xv[:, part])[:, 1])   # in-sample, as its own
+            said, said_val = doubt >= ABSTAIN_AT, doubt_val >= ABSTAIN_AT
+            if name == IRIS:
                 iris[label] = {"val": (doubt_val, yv.astype(bool)), "test": (doubt, yt.astype(bool))}
+            if name == BEFORE and label == "shipped":
+                before = {"val": (doubt_val, yv.astype(bool)), "test": (doubt, yt.astype(bool))}
             table.append([label, name, f"{roc_auc_score(yt, doubt):.3f}",
                           f"{100 * yt[said].mean():.0f} %" if said.any() else "-",
                           f"{100 * (said & yt).sum() / max(1, yt.sum()):.0f} %", f"{100 * said.mean():.1f} %",
@@ -146,7 +161,9 @@ def main() -> None:
               "captions naming something absent", "... said anyway", "val: naming something absent",
               "val: said anyway", "val: 'I can't tell'"]
     scored = {row[0] for row in table}
-    table += [row + [""] * (len(header) - len(row)) for row in kept_rows(RESULTS / "doubt.md") if row[0] not in scored]
+    # Kept rows were scored when the log-probabilities alone were what Iris used.
+    table += [[row[0], row[1].replace(" (what Iris uses)", "")] + row[2:] + [""] * (len(header) - len(row))
+              for row in kept_rows(RESULTS / "doubt.md") if row[0] not in scored]
     write_table("doubt.md", "Telling a caption that names something not in the photo (a person, animal or thing no "
                 "reference mentions), Flickr8k: fitted on val, scored on the 1,000 test photos, beam 3. "
                 "'I can't tell' = doubt of one half or more. The val columns apply the doubt to the photos it was "
@@ -154,6 +171,8 @@ def main() -> None:
                 "are kept from the one before (their checkpoints may be gone); a blank cell was not measured then.",
                 header, table)
     if "shipped" in iris:
+        iris = {"shipped": iris["shipped"], "shipped, its doubt without the presence support (until now)": before,
+                **{k: v for k, v in iris.items() if k != "shipped"}}
         write_table("doubt.md", "At equal silence: each model's own doubt (what Iris uses) silences the share of "
                     "photos that the shipped model's silences on val, its most doubtful first; then the share of "
                     "photos said with a false subject. In brackets: the difference from the shipped model, in "

@@ -51,7 +51,7 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
     from model.concepts import group
     from model.guided import guide
     from model.search import decode, never_said
-    decoder, vocab, encoder, class_words, nouns = captioner_parts
+    decoder, vocab, encoder, class_words, nouns, presence = captioner_parts
     banned = None if variant == "old search" else never_said(vocab)
     out, doubts, searched = [], [], 0
     for i in range(0, len(feats), 200):
@@ -65,11 +65,13 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
                 found, replaced = guide(decoder, vocab, x, found, concepts, 3, 20, banned=banned, nouns=no_twice)
                 searched += sum(replaced)
             novelty = familiar.novelty(own) if familiar is not None else [None] * len(x)
-        for d, c, n in zip(found, concepts, novelty):
+            support = presence.support([d.ids for d in found], presence.probabilities(own.mean(1))) \
+                if presence is not None else [None] * len(x)
+        for d, c, n, s in zip(found, concepts, novelty, support):
             text = vocab.decode(d.ids)
-            doubts.append(narration.calibration.doubt(d.score, len(text.split())))
+            doubts.append(narration.calibration.doubt(d.score, len(text.split()), s))
             if variant == "what Iris says":
-                text = narration.photo_words(Described("file", text, d.score, concepts=c, novelty=n))
+                text = narration.photo_words(Described("file", text, d.score, concepts=c, novelty=n, support=s))
             out.append(text)
     return out, doubts, searched
 
@@ -80,7 +82,8 @@ def tune(class_words, narration) -> None:
     from model.checkpoint import SHIPPED
     from model.concepts import group, mentions
     decoder, vocab, encoder, val, feats = split_features(SHIPPED, "val")
-    said, _, _ = describe_all((decoder, vocab, encoder, class_words, None), feats, "no <unk>", narration)
+    said, _, _ = describe_all((decoder, vocab, encoder, class_words, None, None), feats, "no <unk>",
+                              narration)
     refs = [r["captions"] for r in val]
     rows = []
     x = torch.from_numpy(np.ascontiguousarray(feats)).float()
@@ -134,6 +137,7 @@ def main() -> None:
     from model.calibration import for_checkpoint
     from model.checkpoint import read_checkpoint
     from model.familiarity import Familiarity
+    from model.presence import Presence
     from config import load
     from model.checkpoint import SHIPPED
     from model.concepts import _wordnet, concept_words, mentions, noun_groups, thing_noun
@@ -155,12 +159,13 @@ def main() -> None:
         ckpt = read_checkpoint(path)
         narration.calibrate(for_checkpoint(ckpt), settings.model.hedge_below)   # the model's own
         familiar = Familiarity.from_saved(ckpt.calibration.get("familiar"))
+        presence = Presence.from_saved(ckpt.calibration.get("presence"))
         nouns = torch.tensor(noun_groups(vocab.itos))
         refs = [r["captions"] for r in test]
         novel = [i for i, rs in enumerate(refs) if any(mentions(x, HELD_OUT) for x in rs)]
         for variant in ("old search", "no <unk>", "+ no noun twice", "+ guided", "what Iris says"):
-            said, doubt, searched = describe_all((decoder, vocab, encoder, class_words, nouns), feats, variant,
-                                                 narration, familiar)
+            said, doubt, searched = describe_all((decoder, vocab, encoder, class_words, nouns, presence), feats,
+                                                 variant, narration, familiar)
             spoken = [s.removeprefix("possibly ") for s in said]
             scores = coco_scores(spoken, refs)
             f1 = concept_f1([spoken[i] for i in novel], [refs[i] for i in novel])

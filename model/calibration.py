@@ -2,11 +2,18 @@
 animal or thing that is not in the photo, learnt on the val split for each
 checkpoint and saved in it.
 
-That chance ("doubt") is a logistic regression (scikit-learn) on the caption's own
-log-probability, per word and in total. Per word alone misses that every extra
-thing a caption names is one more chance to be wrong; the total alone misses
-that a short caption of unlikely words is a guess. Both are known for every
-caption Iris has ever said, cached ones too. Other out-of-domain signals were
+That chance ("doubt") is the larger of two logistic regressions (scikit-learn):
+- one on the caption's own log-probability, per word and in total. Per word alone
+  misses that every extra thing a caption names is one more chance to be wrong;
+  the total alone misses that a short caption of unlikely words is a guess;
+- one on the same and the caption's support: how likely the presence probes
+  (model/presence.py) find the least likely thing it names. The caption's
+  probability cannot know whether the decoder's sure "man" is in this photo at
+  all; the support asks the photo's features directly.
+The second alone tells wrong captions far better among photos like the training
+ones, but the probes know nothing else: on a gradient or a fractal they are as
+sure of a person as on a portrait, and would talk the doubt out of abstaining.
+So the probes may add doubt and never take it away. Other out-of-domain signals were
 measured beside them and left out of the doubt (benchmarks/results/doubt.md): the
 ImageNet head's entropy and top probability, and the distance of the photo's
 features to the training photos'. Among photos like the training ones they add
@@ -46,20 +53,40 @@ def log_prob_signals(score, words) -> np.ndarray:
     return np.stack([score, score * (np.asarray(words, dtype=float) + 1)], axis=-1)
 
 
+def support_signal(support) -> np.ndarray:
+    """The log-odds of a caption's support (model/presence.py), kept finite."""
+    p = np.clip(np.asarray(support, dtype=float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """doubt = sigmoid(per_token * mean log-probability + total * total log-probability + bias)."""
+    """doubt = the larger of own = sigmoid(per_token * mean log-probability + total * total log-probability + bias)
+    and probed = sigmoid(with_support . (mean log-probability, total log-probability, log-odds of support, 1))."""
     per_token: float
     total: float
     bias: float
     hedge_at: float = HEDGE_AT
     abstain_at: float = ABSTAIN_AT
+    with_support: tuple | None = None   # None: a model calibrated before the presence probes
 
-    def doubt(self, score, words):
-        """P(the caption names something that is not there), from its mean log-probability per token
-        (<end> included) and its number of words: a float for one caption, an array for arrays of them."""
+    def own(self, score, words):
+        """P(wrong) from the caption's own log-probability per token (<end> included) and its number of words."""
         x = log_prob_signals(score, words)
-        d = _sigmoid(self.per_token * x[..., 0] + self.total * x[..., 1] + self.bias)
+        return _sigmoid(self.per_token * x[..., 0] + self.total * x[..., 1] + self.bias)
+
+    def probed(self, score, words, support):
+        """P(wrong) from the same and the caption's support (model/presence.py)."""
+        x = np.concatenate([log_prob_signals(score, words), support_signal(support)[..., None]], axis=-1)
+        *weights, bias = self.with_support
+        return _sigmoid(x @ np.asarray(weights) + bias)
+
+    def doubt(self, score, words, support=None):
+        """P(the caption names something that is not there): a float for one caption, an array for arrays of
+        them. A caption whose support is unknown (None: cached before the probes) gets its own doubt only."""
+        d = self.own(score, words)
+        if support is not None and self.with_support is not None:
+            d = np.maximum(d, self.probed(score, words, support))
         return float(d) if np.ndim(d) == 0 else d
 
     def saved(self) -> dict:
@@ -83,29 +110,39 @@ def for_checkpoint(ckpt) -> Calibration:
     as a doubt; or UNCALIBRATED's."""
     c = ckpt.calibration
     if "per_token" in c:
+        probed = c.get("with_support")
         return Calibration(float(c["per_token"]), float(c["total"]), float(c["bias"]),
-                           float(c.get("hedge_at", HEDGE_AT)), float(c.get("abstain_at", ABSTAIN_AT)))
+                           float(c.get("hedge_at", HEDGE_AT)), float(c.get("abstain_at", ABSTAIN_AT)),
+                           tuple(float(w) for w in probed) if probed else None)
     if "hedge_below" in c:
         return Calibration.from_thresholds(float(c["hedge_below"]), float(c["abstain_below"]))
     return UNCALIBRATED
 
 
-def fit(scores, words, wrong) -> Calibration:
-    """The doubt from val captions: their mean log-probability, their number of words, and whether each
-    named a thing no reference mentions."""
+def fit(scores, words, wrong, support=None) -> Calibration:
+    """The doubt from val captions: their mean log-probability, their number of words, their support (None:
+    without it), and whether each named a thing no reference mentions."""
     wrong = np.asarray(wrong, dtype=bool)
     if wrong.all() or not wrong.any():
         # One outcome only (a tiny or a perfect model): every caption is as doubtful as the val rate says.
         rate = float(np.clip(wrong.mean(), 0.01, 0.99))
         return Calibration(0.0, 0.0, float(np.log(rate / (1 - rate))))
     from sklearn.linear_model import LogisticRegression
-    model = LogisticRegression(max_iter=1000).fit(log_prob_signals(scores, words), wrong)
+    x = log_prob_signals(scores, words)
+    model = LogisticRegression(max_iter=1000).fit(x, wrong)
     (per_token, total), (bias,) = model.coef_[0], model.intercept_
-    return Calibration(round(float(per_token), 5), round(float(total), 5), round(float(bias), 5))
+    with_support = None
+    if support is not None:
+        probed = LogisticRegression(max_iter=1000).fit(np.c_[x, support_signal(support)], wrong)
+        with_support = tuple(round(float(w), 5) for w in (*probed.coef_[0], probed.intercept_[0]))
+    return Calibration(round(float(per_token), 5), round(float(total), 5), round(float(bias), 5),
+                       with_support=with_support)
 
 
-def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: int = 250):
-    """(scores, words, wrong) of the captions the product would say (beam 3, no <unk>, no noun twice)."""
+def val_outcomes(decoder, vocab, features, references: list[list[str]], presence=None, pooled=None,
+                 chunk: int = 250):
+    """(scores, words, wrong, support) of the captions the product would say (beam 3, no <unk>, no noun twice);
+    support (model/presence.py, from each photo's pooled features) is None without presence."""
     import torch
     from model.concepts import WordNetMissing, _wordnet, false_subject, noun_groups, thing_noun
     from model.search import decode, never_said
@@ -115,17 +152,20 @@ def val_outcomes(decoder, vocab, features, references: list[list[str]], chunk: i
         raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
     nouns = torch.tensor(noun_groups(vocab.itos))
     banned = never_said(vocab)
-    scores, words, wrong = [], [], []
+    scores, words, wrong, support = [], [], [], []
     with torch.inference_mode():
         for i in range(0, len(features), chunk):
             found = decode(decoder, features[i:i + chunk], vocab.start, vocab.end, BEAM, 20, banned=banned,
                            nouns=nouns)
+            if presence is not None:
+                part = torch.as_tensor(np.asarray(pooled[i:i + chunk]), dtype=torch.float32)
+                support += presence.support([d.ids for d in found], presence.probabilities(part))
             for d, refs in zip(found, references[i:i + chunk]):
                 text = vocab.decode(d.ids)
                 scores.append(d.score)
                 words.append(len(text.split()))
                 wrong.append(false_subject(text, refs, kind))
-    return np.array(scores), np.array(words), np.array(wrong)
+    return np.array(scores), np.array(words), np.array(wrong), (np.array(support) if presence is not None else None)
 
 
 def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | None = None,
@@ -136,7 +176,13 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
     from model import familiarity
     from model.checkpoint import load_checkpoint, write_calibration
     from model.train import TrainConfig, prepare_data
+    from model import presence as probes
+    from model.concepts import WordNetMissing, _wordnet, thing_noun
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
+    try:
+        kind = thing_noun(_wordnet())
+    except WordNetMissing as e:
+        raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
     if prepared is None:
         cfg = TrainConfig.of_checkpoint(ckpt, limit=(ckpt.trained.get("config") or {}).get("limit") or 0)
         if data_dir:
@@ -146,18 +192,20 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
         prepared = prepare_data(cfg)
     _, train, val = prepared
     own = ckpt.feature_encoder().for_inference().own if ckpt.decoder.top_of else None   # the pretrained top's
-    familiar = familiarity.fit(familiarity.pooled(train.features, through=own),
-                               familiarity.pooled(val.features, through=own))
-    scores, words, wrong = val_outcomes(decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(),
-                                        val.references)
-    chosen = fit(scores, words, wrong)
-    doubt = chosen.doubt(scores, words)
+    train_pooled, val_pooled = (familiarity.pooled(d.features, through=own) for d in (train, val))
+    familiar = familiarity.fit(train_pooled, val_pooled)
+    present = probes.fit(train_pooled, train.references, vocab.itos, kind, log=log)
+    scores, words, wrong, support = val_outcomes(
+        decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(), val.references,
+        presence=present, pooled=val_pooled)
+    chosen = fit(scores, words, wrong, support)
+    doubt = chosen.doubt(scores, words, support)
     abstained, hedged = doubt >= chosen.abstain_at, (doubt >= chosen.hedge_at) & (doubt < chosen.abstain_at)
     write_calibration(checkpoint, {**chosen.saved(), "val_captions": len(wrong), "val_wrong": float(wrong.mean()),
                                    "abstain_share": float(abstained.mean()), "hedge_share": float(hedged.mean()),
                                    "abstain_precision": float(wrong[abstained].mean()) if abstained.any() else None,
                                    "abstain_recall": float(wrong[abstained].sum() / max(1, wrong.sum())),
-                                   "familiar": familiar.saved()})
+                                   "familiar": familiar.saved(), "presence": present.saved()})
     caught = 100 * wrong[abstained].mean() if abstained.any() else 0
     log(f"calibrated on {len(wrong)} val captions ({100 * wrong.mean():.1f} % name something no reference does): "
         f"'I can't tell' for {100 * abstained.mean():.1f} % of them ({caught:.0f} % of those wrong), "

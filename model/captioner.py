@@ -13,6 +13,7 @@ from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_groups
 from model.encoder import normalise, resizer
 from model.familiarity import Familiarity
+from model.presence import Presence
 from model.guided import guide
 from model.prepacked import pack_for_cpu
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
@@ -27,6 +28,7 @@ class Caption:
     grid: int
     concepts: tuple = ()  # (plain word, probability) the encoder's ImageNet head sees, most likely first
     novelty: float | None = None   # 1 or more: unlike the model's training photos (model/familiarity.py)
+    support: float | None = None   # the chance of the least likely thing it names (model/presence.py)
 
     @property
     def confidence(self) -> float:
@@ -66,11 +68,15 @@ class Captioner:
         self.familiar = Familiarity.from_saved(ckpt.calibration.get("familiar"))
         if self.familiar is not None:
             self.familiar = self.familiar.to(self.device)
+        # None for a checkpoint calibrated before the presence probes: its doubt does not use them.
+        self.presence = Presence.from_saved(ckpt.calibration.get("presence"))
+        if self.presence is not None:
+            self.presence = self.presence.to(self.device)
         # Everything that decides the words: cached captions are reused only while all of it is the same.
         mapping = hashlib.sha256("|".join(self.class_words).encode()).hexdigest()[:8] if self.class_words else "none"
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
                           f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}groups:"
-                          f"concepts{mapping}:guided")
+                          f"concepts{mapping}:guided:presence{self.presence is not None}")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:
@@ -88,8 +94,10 @@ class Captioner:
             found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
                              nouns=self.nouns)
             novelty = self.familiar.novelty(own) if self.familiar is not None else [None] * len(features)
-        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n)
-                for d, c, n in zip(found, concepts, novelty)]
+            support = self.presence.support([d.ids for d in found], self.presence.probabilities(own.mean(1))) \
+                if self.presence is not None else [None] * len(features)
+        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n, s)
+                for d, c, n, s in zip(found, concepts, novelty, support)]
 
     def concepts(self, own_features: torch.Tensor, top: int = 3) -> list[tuple]:
         """For each image, its top plain-word concepts with their summed class probabilities; own_features are

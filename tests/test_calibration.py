@@ -4,9 +4,10 @@ import math
 import shutil
 
 import numpy as np
+from PIL import Image
 
 from assistant.events import Described
-from conftest import run_main
+from conftest import FLICKR, run_main
 from model.calibration import UNCALIBRATED, Calibration, fit
 from model.checkpoint import read_checkpoint
 
@@ -55,6 +56,12 @@ def test_calibrate_writes_the_doubt_into_the_checkpoint_and_the_narrator_uses_it
     # ... and which images are unlike its training photos: the val photos it was calibrated on mostly are not.
     assert saved["familiar"]["limit"] > 0 and captioner.familiar is not None
     assert captioner.familiar.limit == saved["familiar"]["limit"]
+    # ... and the presence probes, whose support of each caption the doubt weighs.
+    assert "presence probes for" in r.stdout and captioner.presence is not None
+    assert captioner.presence.things == tuple(saved["presence"]["things"])
+    assert captioner.calibration.with_support == tuple(saved["with_support"])
+    [caption] = captioner.caption([Image.open(sorted((FLICKR / "images").glob("*.jpg"))[0])])
+    assert 0.0 <= caption.support <= 1.0
     # hedge_below = "auto" (the default) takes the model's doubt; a number in the settings overrides the hedge only
     auto = _narration(load(None), captioner)
     assert auto.calibration == captioner.calibration and auto.hedge_below is None

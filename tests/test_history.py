@@ -17,12 +17,13 @@ def test_history_is_private_records_failures_and_caches_by_pixels(tmp_path):
     assert h.cached(digest, "m1") is None
     h.add("folder", path=tmp_path / "a.jpg", digest=digest, model="m1", caption="a red square", score=-0.5)
     h.add("folder", path=tmp_path / "b.jpg", error="b.jpg: empty file (0 bytes)")
-    assert h.cached(digest, "m1") == ("a red square", -0.5, (), None)
+    assert h.cached(digest, "m1") == ("a red square", -0.5, (), None, None)
     assert h.cached(digest, "another model") is None        # a new model captions afresh
-    # A cached caption comes back with what decides whether it is said: the concepts and how unfamiliar it was.
+    # A cached caption comes back with what decides whether it is said: the concepts, how unfamiliar it was and
+    # how likely the least likely thing it names is there.
     h.add("folder", digest=digest, model="m2", caption="a man on a street", score=-0.4,
-          concepts=(("doormat", 0.73),), novelty=1.4)
-    assert h.cached(digest, "m2") == ("a man on a street", -0.4, (("doormat", 0.73),), 1.4)
+          concepts=(("doormat", 0.73),), novelty=1.4, support=0.12)
+    assert h.cached(digest, "m2") == ("a man on a street", -0.4, (("doormat", 0.73),), 1.4, 0.12)
     rows = h.recent(5)
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
     assert rows[1]["error"].endswith("empty file (0 bytes)")
