@@ -30,3 +30,23 @@ def test_history_is_private_records_failures_and_caches_by_pixels(tmp_path):
     h.close()
     # Reopening finds everything (one transaction per row).
     assert len(History().recent(10)) == 3
+
+
+def test_a_history_made_by_an_older_iris_keeps_its_rows_and_gains_the_new_columns():
+    import sqlite3
+    path = default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path)        # the table as the first Iris made it, with one caption in it
+    old.executescript("CREATE TABLE captions (id INTEGER PRIMARY KEY, time TEXT NOT NULL, source TEXT NOT NULL, "
+                      "path TEXT, image_hash TEXT, model TEXT, caption TEXT, score REAL, status TEXT NOT NULL, "
+                      "error TEXT);"
+                      "INSERT INTO captions(time, source, image_hash, model, caption, score, status) "
+                      "VALUES ('2026-01-01T00:00:00+00:00', 'folder', 'abc', 'm1', 'a dog runs', -0.3, 'ok');")
+    old.commit()
+    old.close()
+    h = History()
+    # The old row is still there; what it was never given (concepts, novelty, support) reads as unknown.
+    assert h.cached("abc", "m1") == ("a dog runs", -0.3, (), None, None)
+    h.add("folder", digest="def", model="m1", caption="a cat sleeps", score=-0.2, novelty=0.4, support=0.9)
+    assert h.cached("def", "m1") == ("a cat sleeps", -0.2, (), 0.4, 0.9)
+    h.close()
