@@ -13,9 +13,9 @@ from model.checkpoint import SHIPPED, load_checkpoint
 from model.concepts import concept_words, group, noun_groups
 from model.encoder import normalise, resizer
 from model.familiarity import Familiarity
-from model.presence import Presence
 from model.guided import guide
 from model.prepacked import pack_for_cpu
+from model.presence import Presence
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
 
 
@@ -58,8 +58,8 @@ class Captioner:
         self.grid = self.encoder.grid
         self.banned = never_said(self.vocab, self.device)
         # No thing named twice, in the same word or another that means it ("a man riding a bike on a bicycle"):
-        # scored better on test than without it (benchmarks/results/grounding.md). Needs WordNet; without it
-        # the rule is off.
+        # such a caption is garbled, and the rule scored no worse than without it (benchmarks/results/grounding.md).
+        # Needs WordNet; without it the rule is off.
         nouns = noun_groups(self.vocab.itos)
         self.nouns = torch.tensor(nouns, device=self.device) if nouns else None
         self.class_words = concept_words()            # None when the class list is not installed

@@ -40,8 +40,9 @@ def _ban(logp: torch.Tensor, history: torch.Tensor, banned: torch.Tensor | None,
     if banned is not None:
         logp = logp.index_fill(1, banned, float("-inf"))
     if nouns is not None and history.size(1):
-        groups = int(nouns.max()) + 2                                                   # slot 0: not a noun
-        said = torch.zeros(logp.size(0), groups, dtype=torch.bool, device=logp.device)
+        # One slot per possible group (there are at most V), and slot 0 for "not a noun": no size read back
+        # from the device at every step.
+        said = torch.zeros(logp.size(0), nouns.numel() + 1, dtype=torch.bool, device=logp.device)
         said.scatter_(1, nouns[history] + 1, True)                                      # (B, groups)
         said[:, 0] = False
         logp = logp.masked_fill(said[:, nouns + 1], float("-inf"))
