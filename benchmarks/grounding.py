@@ -65,7 +65,7 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
                 found, replaced = guide(decoder, vocab, x, found, concepts, 3, 20, banned=banned, nouns=no_twice)
                 searched += sum(replaced)
             novelty = familiar.novelty(own) if familiar is not None else [None] * len(x)
-            support = presence.support([d.ids for d in found], presence.probabilities(own.mean(1))) \
+            support = presence.support([d.ids for d in found], own.mean(1)) \
                 if presence is not None else [None] * len(x)
         for d, c, n, s in zip(found, concepts, novelty, support):
             text = vocab.decode(d.ids)

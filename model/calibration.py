@@ -158,8 +158,8 @@ def val_outcomes(decoder, vocab, features, references: list[list[str]], presence
             found = decode(decoder, features[i:i + chunk], vocab.start, vocab.end, BEAM, 20, banned=banned,
                            nouns=nouns)
             if presence is not None:
-                part = torch.as_tensor(np.asarray(pooled[i:i + chunk]), dtype=torch.float32)
-                support += presence.support([d.ids for d in found], presence.probabilities(part))
+                support += presence.support([d.ids for d in found],
+                                            torch.as_tensor(np.asarray(pooled[i:i + chunk]), dtype=torch.float32))
             for d, refs in zip(found, references[i:i + chunk]):
                 text = vocab.decode(d.ids)
                 scores.append(d.score)

@@ -94,7 +94,7 @@ class Captioner:
             found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
                              nouns=self.nouns)
             novelty = self.familiar.novelty(own) if self.familiar is not None else [None] * len(features)
-            support = self.presence.support([d.ids for d in found], self.presence.probabilities(own.mean(1))) \
+            support = self.presence.support([d.ids for d in found], own.mean(1)) \
                 if self.presence is not None else [None] * len(features)
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n, s)
                 for d, c, n, s in zip(found, concepts, novelty, support)]

@@ -40,10 +40,11 @@ class Presence:
         z = (pooled.float().to(self.centre.device) - self.centre) / self.scale
         return torch.sigmoid(z @ self.weight.T + self.bias)
 
-    def support(self, captions: list[list[int]], probabilities: torch.Tensor) -> list[float]:
-        """For each caption (word ids), the chance of the least likely thing it names; 1 when it names none."""
+    def support(self, captions: list[list[int]], pooled: torch.Tensor) -> list[float]:
+        """For each caption (word ids) and its photo's (B, D) pooled features, the chance of the least likely
+        thing it names; 1 when it names none."""
         out = []
-        for ids, p in zip(captions, probabilities.tolist()):
+        for ids, p in zip(captions, self.probabilities(pooled).tolist()):
             rows = self.word_thing[torch.tensor(ids, dtype=torch.long)].tolist() if ids else []
             out.append(min([p[r] for r in rows if r >= 0] + [self.rare for r in rows if r == UNPROBED] + [1.0]))
         return out

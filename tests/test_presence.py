@@ -33,9 +33,9 @@ def test_probes_learn_which_things_photos_show_and_read_back_the_same():
     ids = {w: i for i, w in enumerate(words)}
     d, nd = int(np.flatnonzero(dog & ~ball)[0]), int(np.flatnonzero(~dog & ~ball)[0])
     sure, unsure, none, rare = p.support([[ids["dog"]], [ids["dog"], ids["ball"]], [ids["the"]], [ids["giraffe"]]],
-                                         probs[[d, d, d, d]])
+                                         torch.from_numpy(pooled[[d, d, d, d]]))
     assert sure > 0.5 > 0.3 > unsure and none == 1.0 and rare == p.rare < 0.05
-    assert p.support([[ids["dog"]]], probs[[nd]])[0] < 0.3
+    assert p.support([[ids["dog"]]], torch.from_numpy(pooled[[nd]]))[0] < 0.3
     again = Presence.from_saved(p.saved())                    # as read back from a checkpoint
     assert torch.allclose(again.probabilities(torch.from_numpy(pooled)), probs, atol=2e-3)
     assert Presence.from_saved({}) is None                    # a checkpoint calibrated before the probes
