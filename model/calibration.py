@@ -139,17 +139,24 @@ def fit(scores, words, wrong, support=None) -> Calibration:
                        with_support=with_support)
 
 
-def val_outcomes(decoder, vocab, features, references: list[list[str]], presence=None, pooled=None,
-                 chunk: int = 250):
-    """(scores, words, wrong, support) of the captions the product would say (beam 3, no <unk>, no noun twice);
-    support (model/presence.py, from each photo's pooled features) is None without presence."""
-    import torch
-    from model.concepts import WordNetMissing, _wordnet, false_subject, noun_groups, thing_noun
-    from model.search import decode, never_said
+def _thing_kind():
+    """model.concepts.thing_noun over WordNet, or a CalibrationError saying what to install."""
+    from model.concepts import WordNetMissing, _wordnet, thing_noun
     try:
-        kind = thing_noun(_wordnet())
+        return thing_noun(_wordnet())
     except WordNetMissing as e:
         raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
+
+
+def val_outcomes(decoder, vocab, features, references: list[list[str]], presence=None, pooled=None,
+                 chunk: int = 250, kind=None):
+    """(scores, words, wrong, support) of the captions the product would say (beam 3, no <unk>, no noun twice);
+    support (model/presence.py, from each photo's pooled features) is None without presence. kind: _thing_kind()'s,
+    when the caller has it already."""
+    import torch
+    from model.concepts import false_subject, noun_groups
+    from model.search import decode, never_said
+    kind = kind or _thing_kind()
     nouns = torch.tensor(noun_groups(vocab.itos))
     banned = never_said(vocab)
     scores, words, wrong, support = [], [], [], []
@@ -177,12 +184,8 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
     from model.checkpoint import load_checkpoint, write_calibration
     from model.train import TrainConfig, prepare_data
     from model import presence as probes
-    from model.concepts import WordNetMissing, _wordnet, thing_noun
     decoder, vocab, ckpt = load_checkpoint(checkpoint)
-    try:
-        kind = thing_noun(_wordnet())
-    except WordNetMissing as e:
-        raise CalibrationError(f"Calibration needs WordNet to tell what a caption names: {e}") from None
+    kind = _thing_kind()
     if prepared is None:
         cfg = TrainConfig.of_checkpoint(ckpt, limit=(ckpt.trained.get("config") or {}).get("limit") or 0)
         if data_dir:
@@ -197,7 +200,7 @@ def calibrate(checkpoint: Path, data_dir: str | None = None, cache_dir: str | No
     present = probes.fit(train_pooled, train.references, vocab.itos, kind, log=log)
     scores, words, wrong, support = val_outcomes(
         decoder, vocab, torch.from_numpy(np.ascontiguousarray(val.features)).float(), val.references,
-        presence=present, pooled=val_pooled)
+        presence=present, pooled=val_pooled, kind=kind)
     chosen = fit(scores, words, wrong, support)
     doubt = chosen.doubt(scores, words, support)
     abstained, hedged = doubt >= chosen.abstain_at, (doubt >= chosen.hedge_at) & (doubt < chosen.abstain_at)
