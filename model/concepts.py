@@ -147,25 +147,35 @@ def concept_words() -> list[str] | None:
 
 
 THINGS = {"person.n.01": "person", "animal.n.01": None, "artifact.n.01": None, "food.n.01": None, "food.n.02": None}
+# WordNet files "people" ("any group of human beings") under groups, not persons; a caption's "a group of people"
+# names people all the same. Only the sense itself: the groups below it include "the cream" and "the Irish".
+PEOPLE = "people.n.01"
 
 
 def thing_noun(wn):
     """word -> "person", its singular form (a noun naming an animal or thing), or None, by WordNet: the word's
-    noun senses must be used at least as often as its other senses ("black" is an adjective, "dog" a noun)."""
+    noun senses must be used at least as often as its other senses ("black" is an adjective, "dog" a noun).
+    Every base form of the word is tried, first to last: "men" is a WordNet noun of its own (a work force)
+    before it is the plural of "man", and nltk's morphy() gives only the first."""
     cache: dict[str, str | None] = {}
+
+    def of_base(base: str) -> str | None:
+        # wn.synsets() tries base forms again ("bleachers" -> "bleacher", a worker): only this base's own senses.
+        synsets = [s for s in wn.synsets(base, "n") if base in {n.lower() for n in s.lemma_names()}]
+        noun = sum(l.count() for s in synsets for l in s.lemmas() if l.name() == base)
+        other = sum(l.count() for pos in "avr" for s in wn.synsets(base, pos) for l in s.lemmas() if l.name() == base)
+        if synsets and noun >= other:
+            if synsets[0].name() == PEOPLE:
+                return "person"
+            above = {h.name() for h in synsets[0].closure(lambda s: s.hypernyms())} | {synsets[0].name()}
+            hits = [THINGS[t] or base for t in THINGS if t in above]
+            return hits[0] if hits else None
+        return None
 
     def kind(word: str) -> str | None:
         if word not in cache:
-            base = wn.morphy(word, "n") or word
-            synsets = wn.synsets(base, "n")
-            noun = sum(l.count() for s in synsets for l in s.lemmas() if l.name() == base)
-            other = sum(l.count() for pos in "avr" for s in wn.synsets(base, pos) for l in s.lemmas()
-                        if l.name() == base)
-            cache[word] = None
-            if synsets and noun >= other:
-                above = {h.name() for h in synsets[0].closure(lambda s: s.hypernyms())} | {synsets[0].name()}
-                hits = [THINGS[t] or base for t in THINGS if t in above]
-                cache[word] = hits[0] if hits else None
+            bases = wn._morphy(word, "n") or [word]     # the public morphy() is its first only
+            cache[word] = next((k for b in bases if (k := of_base(b))), None)
         return cache[word]
     return kind
 

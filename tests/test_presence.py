@@ -100,3 +100,15 @@ def test_on_unseen_photos_the_shipped_models_silence_falls_on_captions_that_name
             :, captioner.presence.things.index("person")].numpy()
     shown = np.array(["person" in things_referenced(r["captions"], kind) for r in recs[:60]])
     assert person[shown].mean() > 0.7 > 0.4 > person[~shown].mean(), (person[shown].mean(), person[~shown].mean())
+
+
+def test_people_and_men_name_persons_and_plurals_their_things():
+    # WordNet files "people" under groups and knows "men" first as a work force: both are persons all the same.
+    kind = thing_noun(_wordnet())
+    assert [kind(w) for w in ("people", "men", "women", "children", "man")] == ["person"] * 5
+    assert [kind(w) for w in ("shoes", "windows", "dogs", "cream", "black", "two")] == \
+        ["shoe", "window", "dog", None, None, None]
+    refs = ["two men in red robes perform martial arts", "two people dressed in pink"]
+    assert not false_subject("a man in red is dancing", refs, kind)
+    assert not false_subject("a group of people are dancing", refs, kind)
+    assert false_subject("a group of people are walking a dog", ["a dog runs on the beach"], kind)
