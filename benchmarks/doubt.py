@@ -168,7 +168,9 @@ def main() -> None:
                 "reference mentions), Flickr8k: fitted on val, scored on the 1,000 test photos, beam 3. "
                 "'I can't tell' = doubt of one half or more. The val columns apply the doubt to the photos it was "
                 "fitted on, as each model's own calibration does. Rows of models not scored in the latest run "
-                "are kept from the one before (their checkpoints may be gone); a blank cell was not measured then.",
+                "are kept from the one before (their checkpoints may be gone); a blank cell was not measured then. "
+                "Rows kept from before 2026-11-25 were scored when 'people' and 'men' did not yet count as naming "
+                "a person, so a caption naming people beside references that say only those words was wrong.",
                 header, table)
     if "shipped" in iris:
         iris = {"shipped": iris["shipped"], "shipped, its doubt without the presence support (until now)": before,

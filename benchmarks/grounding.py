@@ -198,6 +198,8 @@ def main() -> None:
                  "false subject (all)", "<unk> said", "searched again"], rows,
                 "BLEU-4, METEOR and CIDEr are scored on the words Iris would say, without its 'possibly'. "
                 "False subject: the description names a person, animal or thing (WordNet) that no reference mentions. "
+                "Rows of models not scored in the latest run are kept from before; those kept from before 2026-11-25 "
+                "were scored when 'people' and 'men' did not yet count as naming a person. "
                 "Searched again: captions that left out a category the classifier is sure of and were replaced by "
                 "the best caption that names it (model/guided.py).")
     decoder, vocab, encoder, test, feats = split_features(SHIPPED, "test")
