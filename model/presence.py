@@ -40,14 +40,19 @@ class Presence:
         z = (pooled.float().to(self.centre.device) - self.centre) / self.scale
         return torch.sigmoid(z @ self.weight.T + self.bias)
 
-    def support(self, captions: list[list[int]], pooled: torch.Tensor) -> list[float]:
-        """For each caption (word ids) and its photo's (B, D) pooled features, the chance of the least likely
-        thing it names; 1 when it names none."""
+    def named(self, captions: list[list[int]], pooled: torch.Tensor) -> list[list[tuple[int, float]]]:
+        """For each caption (word ids) and its photo's (B, D) pooled features: each word that names a person,
+        animal or thing, in order, with the chance that its thing is in the photo (no probe: its rarity)."""
         out = []
         for ids, p in zip(captions, self.probabilities(pooled).tolist()):
             rows = self.word_thing[torch.tensor(ids, dtype=torch.long)].tolist() if ids else []
-            out.append(min([p[r] for r in rows if r >= 0] + [self.rare for r in rows if r == UNPROBED] + [1.0]))
+            out.append([(i, p[r] if r >= 0 else self.rare) for i, r in zip(ids, rows) if r != NONE])
         return out
+
+    def support(self, captions: list[list[int]], pooled: torch.Tensor) -> list[float]:
+        """For each caption (word ids) and its photo's (B, D) pooled features, the chance of the least likely
+        thing it names; 1 when it names none."""
+        return [least(n) for n in self.named(captions, pooled)]
 
     def to(self, device) -> "Presence":
         return Presence(self.things, self.centre.to(device), self.scale.to(device), self.weight.to(device),
@@ -65,6 +70,11 @@ class Presence:
             return None
         return cls(tuple(saved["things"]), saved["centre"].float(), saved["scale"].float(), saved["weight"].float(),
                    saved["bias"].float(), saved["word_thing"].long(), float(saved["rare"]))
+
+
+def least(named: list[tuple[int, float]]) -> float:
+    """A caption's support from Presence.named's list for it: its least likely thing's chance; 1 for none."""
+    return min((p for _, p in named), default=1.0)
 
 
 def word_things(words: list[str], things: tuple[str, ...], kind) -> torch.Tensor:

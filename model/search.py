@@ -204,3 +204,26 @@ def decode(decoder, encoder_out: torch.Tensor, start: int, end: int, beam: int =
         return greedy(decoder, encoder_out, start, end, max_length, no_repeat=no_repeat, banned=banned, nouns=nouns)
     return beam_search(decoder, encoder_out, start, end, beam, max_length, no_repeat=no_repeat, banned=banned,
                        nouns=nouns, required=required)
+
+
+@torch.inference_mode()
+def scored(decoder, encoder_out: torch.Tensor, captions: list[list[int]], start: int, end: int) -> list[float]:
+    """How likely the decoder finds given captions of their images (teacher-forced): for each (word ids without
+    <start>/<end>) its mean log-probability per token including <end>, the same score search gives what it
+    finds. encoder_out: (N, R, C), one image per caption."""
+    if not captions:
+        return []
+    device = encoder_out.device
+    lengths = torch.tensor([len(c) + 1 for c in captions], device=device)                  # (N,) with <end>
+    targets = torch.full((len(captions), int(lengths.max())), end, dtype=torch.long, device=device)
+    for i, c in enumerate(captions):
+        targets[i, :len(c)] = torch.tensor(c, dtype=torch.long, device=device)
+    state = decoder.init_state(encoder_out)
+    words = torch.full((len(captions),), start, dtype=torch.long, device=device)
+    total = torch.zeros(len(captions), device=device)
+    for t in range(targets.size(1)):
+        logits, state, _ = decoder.step(state, words)
+        logp = torch.log_softmax(logits, 1).gather(1, targets[:, t:t + 1]).squeeze(1)       # (N,)
+        total += torch.where(t < lengths, logp, torch.zeros_like(logp))
+        words = targets[:, t]
+    return (total / lengths).tolist()

@@ -15,7 +15,7 @@ from model.data import load_captions, split
 from model.decoder import DecoderConfig, build_decoder
 from model.encoder import Encoder, EncoderSpec, EncoderWeightsMissing, normalise, resizer, weights_path
 from model.features import cached_features
-from model.search import beam_search, decode, greedy
+from model.search import beam_search, decode, greedy, scored
 from model.train import CaptionData, TrainConfig, teacher_forced_loss, train
 from model.vocabulary import Vocabulary, tokenize
 
@@ -140,6 +140,34 @@ def test_search_gives_each_image_in_a_batch_the_caption_it_gets_alone(beam, ship
         for x, y in zip(together, alone):
             assert x.ids == y.ids and x.score == pytest.approx(y.score, abs=1e-5)
             assert torch.allclose(x.alphas, y.alphas, atol=1e-5)
+
+
+def test_a_caption_scored_afresh_gets_the_score_its_search_gave_it(shipped_on_photos):
+    """model/shorter.py scores a cut caption with the decoder afresh; its score must mean what search's does."""
+    c, features = shipped_on_photos
+    v = c.vocab
+    for beam in (1, 3):
+        found = decode(c.decoder, features, v.start, v.end, beam, 20)
+        again = scored(c.decoder, features, [d.ids for d in found], v.start, v.end)
+        assert again == pytest.approx([d.score for d in found], abs=1e-4)
+    # A caption cut short is less likely than the whole: the decoder seldom ends after "a".
+    first = found[0].ids
+    assert scored(c.decoder, features[:1], [first[:1]], v.start, v.end)[0] < found[0].score
+
+
+def test_a_caption_is_cut_before_the_phrase_of_a_doubted_thing_and_only_where_a_clause_is_left():
+    from model.shorter import cut
+    words = "a man is riding a bike down a dirt road".split()
+    assert cut(words, [1, 5, 9], weak=9) == "a man is riding a bike".split()
+    assert cut(words, [1, 5, 9], weak=5) is None               # no phrase opens before the bike
+    hat = "a woman wearing a hat and sunglasses".split()
+    assert cut(hat, [1, 4, 6], weak=6) == "a woman wearing a hat".split()
+    assert cut(hat, [1, 4, 6], weak=1) is None                  # the subject itself is doubted
+    dog = "a black and white dog is walking on the sidewalk".split()
+    assert cut(dog, [4, 9], weak=9) == "a black and white dog is walking".split()
+    assert cut(dog, [4, 9], weak=4) is None                     # "a black": no thing, no verb
+    building = "a man in front of a building".split()
+    assert cut(building, [1, 6], weak=6) is None                # "a man": no verb
 
 
 def test_a_required_word_is_said_and_each_image_keeps_its_own_constraint(shipped_on_photos):
