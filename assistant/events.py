@@ -29,11 +29,12 @@ class CaptionWords(NamedTuple):
     concepts: tuple = ()             # (plain word, probability) the encoder's ImageNet head sees
     novelty: float | None = None     # 1 or more: unlike the model's training photos
     support: float | None = None     # the chance of the least likely thing it names (model/presence.py)
+    shorter: tuple | None = None     # (text, score, support): it cut before a thing the probes doubt
 
     @classmethod
     def of(cls, caption) -> "CaptionWords":
         """From a model/captioner.py Caption."""
-        return cls(caption.text, caption.score, caption.concepts, caption.novelty, caption.support)
+        return cls(caption.text, caption.score, caption.concepts, caption.novelty, caption.support, caption.shorter)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Described:
     novelty: float | None = None  # 1 or more: unlike the photos the model learnt from (model/familiarity.py)
     colours: tuple | None = None  # its main plain colours, () for many (assistant/layout.py); None: not looked at
     support: float | None = None  # the chance of the least likely thing the caption names (model/presence.py)
+    shorter: tuple | None = None  # (text, score, support): the caption cut before a thing the probes doubt
 
     @property
     def confidence(self) -> float:
@@ -98,6 +100,7 @@ class PhotoSeen:
     concepts: tuple = ()
     novelty: float | None = None
     support: float | None = None
+    shorter: tuple | None = None
     colours: tuple | None = None  # not looked at for a photo inside a screen
     text: tuple = ()              # TextLines, when the photo is a photographed page (or a picture of text), read
 

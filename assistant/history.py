@@ -73,6 +73,8 @@ class History:
                 self._db.execute("ALTER TABLE captions ADD COLUMN novelty REAL")
             if "support" not in columns:     # ... or before the presence probes
                 self._db.execute("ALTER TABLE captions ADD COLUMN support REAL")
+            if "shorter" not in columns:     # ... or before a withheld caption's supported part, as JSON
+                self._db.execute("ALTER TABLE captions ADD COLUMN shorter TEXT")
 
     # --- a running part ---------------------------------------------------------
     def start(self) -> list[Problem]:
@@ -90,30 +92,36 @@ class History:
         if isinstance(result, Described):
             self.add(result.source, path=result.path, digest=result.digest, model=result.model,
                      caption=result.caption, score=result.score, mtime_ns=result.mtime_ns, concepts=result.concepts,
-                     novelty=result.novelty, support=result.support)
+                     novelty=result.novelty, support=result.support,
+                     shorter=result.shorter)
         elif isinstance(result, Failed):
             self.add(result.source, path=result.path, error=result.reason, mtime_ns=result.mtime_ns)
         else:       # blank images, screens and pages: what was said (no model caption to cache)
             self.add(result.source, path=result.path, caption=words, mtime_ns=result.mtime_ns)
 
     def cached(self, digest: str, model: str) -> CaptionWords | None:
-        """(caption, score, concepts, novelty, support) the same model gave the same pixels before, or None."""
+        """(caption, score, concepts, novelty, support, shorter) the same model gave the same pixels before, or
+        None."""
         with self._lock:
-            row = self._db.execute("SELECT caption, score, concepts, novelty, support FROM captions WHERE "
+            row = self._db.execute("SELECT caption, score, concepts, novelty, support, shorter FROM captions WHERE "
                                    "image_hash=? AND model=? AND status='ok' ORDER BY id DESC LIMIT 1",
                                    (digest, model)).fetchone()
-        return CaptionWords(row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]")), row[3], row[4]) \
-            if row else None
+        if row is None:
+            return None
+        short = json.loads(row[5]) if row[5] else None
+        return CaptionWords(row[0], row[1], tuple(tuple(c) for c in json.loads(row[2] or "[]")), row[3], row[4],
+                            tuple(short) if short else None)
 
     def add(self, source: str, *, path=None, digest=None, model=None, caption=None, score=None,
-            error: str | None = None, mtime_ns: int | None = None, concepts=(), novelty=None, support=None) -> None:
+            error: str | None = None, mtime_ns: int | None = None, concepts=(), novelty=None, support=None,
+            shorter=None) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._db:
             self._db.execute("INSERT INTO captions(time, source, path, image_hash, model, caption, score, status, error, "
-                             "mtime_ns, concepts, novelty, support) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             "mtime_ns, concepts, novelty, support, shorter) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              (now, source, str(path) if path else None, digest, model, caption, score,
                               "failed" if error else "ok", error, mtime_ns, json.dumps(list(concepts)), novelty,
-                              support))
+                              support, json.dumps(list(shorter)) if shorter else None))
 
     # --- catching up on photos saved while Iris was off ---------------------------------
     def handled(self, path: Path, mtime_ns: int) -> bool:

@@ -4,6 +4,7 @@ Results from the worker, action feedback and start-up problems come in; sentence
 out, spoken and printed. Narration is the policy and nothing else (no threads, no
 clock of its own, no torch), so it is tested with fake results; Narrator runs it on a
 thread so that photo bursts are summarised once the folder has been quiet a while."""
+import math
 import queue
 import threading
 import time
@@ -97,31 +98,43 @@ class Narration:
         - a caption that names a sure category but is as likely wrong as right is that category alone;
         - an image unlike every photo the model learnt from (a gradient, noise, a drawing) never gets its
           caption: only a confident everyday category is said, or "I can't tell what this image shows";
-        - a caption at least as likely wrong as right is not said: "I can't tell", with an everyday category
-          the classifier half-sees ("it may be a dog");
+        - a caption at least as likely wrong as right is said without the phrase that names a thing the
+          presence probes doubt, where the shorter caption is not as likely wrong as right itself ("a man is
+          riding a bike" for "a man is riding a bike down a dirt road"; model/shorter.py);
+        - else it is not said: "I can't tell", with an everyday category the classifier half-sees ("it may be
+          a dog");
         - a caption wrong one time in three or more is hedged ("possibly ...")."""
         top = result.concepts[0] if result.concepts else None
         category = top is not None and top[0] in CATEGORY_WORDS
+        sure_category = category and top[1] >= GROUNDED
         if unfamiliar(result.novelty):
             # The rarer classes were trusted at GROUNDED_ANY on photos; on noise the head is as sure of "doormat".
-            if category and top[1] >= GROUNDED:
+            if sure_category:
                 return f"a photo of {_with_article(top[0])}"
             return "I can't tell what this image shows" + _colours(result.colours)
         if top and top[1] >= (GROUNDED if category else GROUNDED_ANY) and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
-        doubt = self.calibration.doubt(result.score, len(result.caption.split()), result.support)
+        caption, score = result.caption, result.score
+        doubt = self.calibration.doubt(score, len(caption.split()), result.support)
+        if doubt >= self.calibration.abstain_at and result.shorter:
+            # Withheld for one doubted thing, the caption may be said without it (model/shorter.py), weighed by
+            # the same doubt as any caption; never one that drops the category the classifier is sure of.
+            text, short_score, support = result.shorter
+            short_doubt = self.calibration.doubt(short_score, len(text.split()), support)
+            if short_doubt < self.calibration.abstain_at and not (sure_category and not mentions(text, [top[0]])):
+                caption, score, doubt = text, short_score, short_doubt
         if doubt >= self.calibration.abstain_at:
             # The caption names the sure category (perhaps only because the search was made to: model/guided.py)
             # but the rest of it is as likely wrong as right: the category alone is said.
-            if category and top[1] >= GROUNDED:
+            if sure_category:
                 return f"a photo of {_with_article(top[0])}"
             # Only an everyday category is offered: a rare class this unsure ("oxygen mask") misleads.
             if category and top[1] >= MAY_BE:
                 return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"
             return "I can't tell what this photo shows"
-        unsure = result.confidence < self.hedge_below if self.hedge_below is not None \
+        unsure = math.exp(score) < self.hedge_below if self.hedge_below is not None \
             else doubt >= self.calibration.hedge_at
-        return f"possibly {result.caption}" if unsure else result.caption
+        return f"possibly {caption}" if unsure else caption
 
     def words(self, result: Result) -> str:
         """What one result says, as a sentence without the source's prefix."""

@@ -135,7 +135,8 @@ def caption_jobs(captioner: Captioner, jobs: Iterable[tuple[Any, Callable[[], Im
                 if r.look.kind == "photo":
                     r.caption = next(captions)
                     r.event = Described("file", r.caption.text, r.caption.score, r.key, concepts=r.caption.concepts,
-                                        novelty=r.caption.novelty, colours=r.colours, support=r.caption.support)
+                                        novelty=r.caption.novelty, colours=r.colours, support=r.caption.support,
+                                        shorter=r.caption.shorter)
                     # Rarely a photographed page: read from the file again, as a photo's image is not kept.
                     if page := seer.page_in_photo(r.caption, r.image or r.load, request, {"path": r.key}):
                         r.event, r.caption = page, None       # no attention plot of words not said

@@ -117,7 +117,8 @@ class Seer:
     @staticmethod
     def _described(image: Image.Image, request: Request, ids: dict, caption: CaptionWords) -> Described:
         return Described(request.source, caption.text, caption.score, **ids, concepts=caption.concepts,
-                         novelty=caption.novelty, colours=main_colours(image), support=caption.support)
+                         novelty=caption.novelty, colours=main_colours(image), support=caption.support,
+                         shorter=caption.shorter)
 
     def page_in_photo(self, caption: CaptionWords, image, request: Request, ids: dict) -> ScreenRead | None:
         """A photographed page, read, or None for a photo. image: the photo, or a function that reads it again,

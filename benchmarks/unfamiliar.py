@@ -68,7 +68,7 @@ def reader(checkpoint=None):
         for i in range(0, len(images), 16):
             caps += captioner.caption(images[i:i + 16])
         now = [Described("file", c.text, c.score, concepts=c.concepts, novelty=c.novelty, colours=main_colours(im),
-                         support=c.support) for c, im in zip(caps, images)]
+                         support=c.support, shorter=c.shorter) for c, im in zip(caps, images)]
         pages = [seer.page_in_photo(CaptionWords.of(c), im, Request("file"), {}) for c, im in zip(caps, images)]
         said = [narration.words(p) if p else narration.photo_words(d) for p, d in zip(pages, now)]
         return now, [replace(d, novelty=None) for d in now], said

@@ -15,8 +15,9 @@ from model.encoder import normalise, resizer
 from model.familiarity import Familiarity
 from model.guided import guide
 from model.prepacked import pack_for_cpu
-from model.presence import Presence
+from model.presence import Presence, least
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
+from model.shorter import shorter
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Caption:
     concepts: tuple = ()  # (plain word, probability) the encoder's ImageNet head sees, most likely first
     novelty: float | None = None   # 1 or more: unlike the model's training photos (model/familiarity.py)
     support: float | None = None   # the chance of the least likely thing it names (model/presence.py)
+    shorter: tuple | None = None   # (text, score, support) of it cut before a thing the probes doubt (model/shorter.py)
 
     @property
     def confidence(self) -> float:
@@ -76,7 +78,7 @@ class Captioner:
         mapping = hashlib.sha256("|".join(self.class_words).encode()).hexdigest()[:8] if self.class_words else "none"
         self.words_key = (f"{ckpt.sha256()[:16]}:beam{beam_size}:max{max_length}:"
                           f"alpha{LENGTH_ALPHA}:norepeat{NO_REPEAT}:nounk:nouns{self.nouns is not None}groups:"
-                          f"concepts{mapping}:guided:presence{self.presence is not None}")
+                          f"concepts{mapping}:guided:presence{self.presence is not None}:shorter")
 
     @torch.inference_mode()
     def encode(self, pixels: np.ndarray) -> torch.Tensor:
@@ -94,10 +96,14 @@ class Captioner:
             found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
                              nouns=self.nouns)
             novelty = self.familiar.novelty(own) if self.familiar is not None else [None] * len(features)
-            support = self.presence.support([d.ids for d in found], own.mean(1)) \
-                if self.presence is not None else [None] * len(features)
-        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n, s)
-                for d, c, n, s in zip(found, concepts, novelty, support)]
+            support, short = [None] * len(features), [None] * len(features)
+            if self.presence is not None:
+                pooled, ids = own.mean(1), [d.ids for d in found]
+                named = self.presence.named(ids, pooled)
+                support = [least(m) for m in named]
+                short = shorter(self.decoder, v, features, ids, named, self.presence, pooled)
+        return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n, s, cut)
+                for d, c, n, s, cut in zip(found, concepts, novelty, support, short)]
 
     def concepts(self, own_features: torch.Tensor, top: int = 3) -> list[tuple]:
         """For each image, its top plain-word concepts with their summed class probabilities; own_features are

@@ -222,6 +222,25 @@ def test_when_neither_the_caption_nor_the_classifier_is_sure_iris_says_it_cannot
     assert n.photo_words(unsure_cat) == "I can't tell what this photo shows; it may be a cat"
 
 
+def test_a_withheld_caption_is_said_without_its_doubted_phrase_only_where_the_rest_is_trusted():
+    n = narration()
+    full = "a man is riding a bike down a dirt road"
+    cut = Described("folder", full, LOST, shorter=("a man is riding a bike", SURE, 0.9))
+    assert n.photo_words(cut) == "a man is riding a bike"
+    unsure = Described("folder", full, LOST, shorter=("a man is riding a bike", UNSURE, 0.9))
+    assert n.photo_words(unsure) == "possibly a man is riding a bike"
+    lost = Described("folder", full, LOST, shorter=("a man is riding a bike", LOST, 0.9))
+    assert n.photo_words(lost) == "I can't tell what this photo shows"
+    # A caption said whole is said whole, and a cut never drops the category the classifier is sure of.
+    assert n.photo_words(replace(cut, score=SURE)) == full
+    cat = Described("folder", "a woman is sitting on a couch with a cat", LOST, concepts=(("cat", 0.85),),
+                    shorter=("a woman is sitting", SURE, 0.9))
+    assert n.photo_words(cat) == "a photo of a cat"
+    # A hedge set by confidence in the settings weighs the words said.
+    n.calibrate(n.calibration, hedge_setting=0.9)
+    assert n.photo_words(cut) == "possibly a man is riding a bike"
+
+
 def test_a_model_s_own_doubt_decides_and_a_caption_that_names_more_is_doubted_more():
     from model.calibration import Calibration
     n = Narration(2.0, Calibration(per_token=0.0, total=-0.5, bias=-3.0))   # doubt grows with the total log-prob
