@@ -59,7 +59,9 @@ def test_calibrate_writes_the_doubt_into_the_checkpoint_and_the_narrator_uses_it
     # ... and the presence probes, whose support of each caption the doubt weighs.
     assert "presence probes for" in r.stdout and captioner.presence is not None
     assert captioner.presence.things == tuple(saved["presence"]["things"])
-    assert captioner.calibration.with_support == tuple(saved["with_support"])
+    # (The tiny model's few val captions may all be right or all wrong: then no regression is fitted, and the
+    # doubt is their rate, with or without support; tests/test_presence.py fits one.)
+    assert captioner.calibration.with_support == (tuple(saved["with_support"]) if saved["with_support"] else None)
     [caption] = captioner.caption([Image.open(sorted((FLICKR / "images").glob("*.jpg"))[0])])
     assert 0.0 <= caption.support <= 1.0
     # hedge_below = "auto" (the default) takes the model's doubt; a number in the settings overrides the hedge only
