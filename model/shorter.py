@@ -9,8 +9,9 @@ it (model/search.py: scored) and its own support. The narrator then weighs it wi
 same doubt as any caption, so it is said only where that doubt allows
 (assistant/narrator.py). That doubt was learnt on whole captions; a cut one ends where
 the decoder seldom ends, so its probability is low and the doubt errs on the side of
-"possibly" (benchmarks/results/grounding.md counts how often a cut caption is wrong). A new search without the doubted thing was tried instead and
-garbled captions ("a wooden wooden wooden table"): cutting keeps the decoder's own words.
+"possibly" (benchmarks/results/grounding.md counts how often a cut caption is wrong).
+A new search without the doubted thing was tried instead and garbled captions ("a wooden
+wooden wooden table"): cutting keeps the decoder's own words.
 
 Writing the cut by hand: caption grammar is narrow (Flickr8k's captions are one clause
 and its phrases), and no installed library cuts a sentence at a phrase before a word."""
@@ -24,19 +25,27 @@ BOUNDARIES = {"in", "on", "at", "through", "down", "up", "with", "near", "by", "
               "along", "behind", "beside", "while", "and", "from", "toward", "towards", "outside", "inside",
               "around", "past", "onto", "against", "next", "wearing", "holding", "as"}
 MIN_WORDS = 3
+# Words that begin a noun phrase: "and" opens a phrase only before one ("a hat and sunglasses"), not inside a
+# list of colours ("a red and white helmet").
+DETERMINERS = {"a", "an", "the", "two", "three", "four", "five", "several", "some", "many"}
+DANGLING = {"is", "are"} | DETERMINERS      # a clause never ends on these ("a woman is", "a man in a")
 
 
 def cut(words: list[str], things: list[int], weak: int) -> list[str] | None:
-    """words cut before the phrase holding words[weak], or None where what is left says nothing on its own: it
-    must keep a thing (things: the positions of the words that name one) and a verb ("is", "are" or an -ing
-    word that names no thing)."""
-    opens = [i for i in range(1, weak) if words[i] in BOUNDARIES]
-    if not opens:
-        return None
-    kept = words[:opens[-1]]
-    named = [i for i in things if i < len(kept)]
-    verb = any(w in ("is", "are") or (w.endswith("ing") and i not in things) for i, w in enumerate(kept))
-    return kept if len(kept) >= MIN_WORDS and named and verb else None
+    """words cut before a phrase that holds words[weak], the latest such cut that says something on its own, or
+    None: what is left must keep a thing (things: the positions of the words that name one) and a verb ("is",
+    "are" or an -ing word that names no thing), and must not end on "is" or an article."""
+    for b in reversed(range(1, weak)):
+        if words[b] not in BOUNDARIES:
+            continue
+        if words[b] == "and" and not (words[b + 1] in DETERMINERS or b + 1 in things):
+            continue
+        kept = words[:b]
+        named = any(i < b for i in things)
+        verb = any(w in ("is", "are") or (w.endswith("ing") and i not in things) for i, w in enumerate(kept))
+        if len(kept) >= MIN_WORDS and named and verb and kept[-1] not in DANGLING:
+            return kept
+    return None
 
 
 def shorter(decoder, vocab, features: torch.Tensor, captions: list[list[int]],

@@ -168,6 +168,14 @@ def test_a_caption_is_cut_before_the_phrase_of_a_doubted_thing_and_only_where_a_
     assert cut(dog, [4, 9], weak=4) is None                     # "a black": no thing, no verb
     building = "a man in front of a building".split()
     assert cut(building, [1, 6], weak=6) is None                # "a man": no verb
+    # Never a dangling clause: not "a woman is", not "a woman wearing a red".
+    camera = "a woman in a white dress is holding a camera".split()
+    assert cut(camera, [1, 5, 9], weak=9) is None
+    helmet = "a woman wearing a red and white helmet is sitting on a motorcycle".split()
+    assert cut(helmet, [1, 7, 12], weak=12) == "a woman wearing a red and white helmet is sitting".split()
+    assert cut(helmet, [1, 7, 12], weak=7) is None
+    sled = "two people are on a red sled in the snow".split()
+    assert cut(sled, [1, 6], weak=6) is None
 
 
 def test_a_required_word_is_said_and_each_image_keeps_its_own_constraint(shipped_on_photos):
