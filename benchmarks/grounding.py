@@ -51,8 +51,7 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
     from model.concepts import group
     from model.guided import guide
     from model.search import decode, never_said
-    from model.presence import least
-    from model.shorter import shorter
+    from model.shorter import weighed
     decoder, vocab, encoder, class_words, nouns, presence = captioner_parts
     banned = None if variant == "old search" else never_said(vocab)
     out, doubts, searched, cuts = [], [], 0, []
@@ -67,13 +66,7 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
                 found, replaced = guide(decoder, vocab, x, found, concepts, 3, 20, banned=banned, nouns=no_twice)
                 searched += sum(replaced)
             novelty = familiar.novelty(own) if familiar is not None else [None] * len(x)
-            support, short = [None] * len(x), [None] * len(x)
-            if presence is not None:
-                ids, pooled = [d.ids for d in found], own.mean(1)
-                named = presence.named(ids, pooled)
-                support = [least(m) for m in named]
-                if variant == "what Iris says":
-                    short = shorter(decoder, vocab, x, ids, named, presence, pooled)
+            support, short = weighed(decoder, vocab, presence, x, [d.ids for d in found], own.mean(1))
         for d, c, n, s, cut in zip(found, concepts, novelty, support, short):
             text = vocab.decode(d.ids)
             doubts.append(narration.calibration.doubt(d.score, len(text.split()), s))

@@ -15,9 +15,9 @@ from model.encoder import normalise, resizer
 from model.familiarity import Familiarity
 from model.guided import guide
 from model.prepacked import pack_for_cpu
-from model.presence import Presence, least
+from model.presence import Presence
 from model.search import LENGTH_ALPHA, NO_REPEAT, decode, never_said
-from model.shorter import shorter
+from model.shorter import weighed
 
 
 @dataclass
@@ -96,12 +96,7 @@ class Captioner:
             found, _ = guide(self.decoder, v, features, found, concepts, beam, self.max_length, banned=self.banned,
                              nouns=self.nouns)
             novelty = self.familiar.novelty(own) if self.familiar is not None else [None] * len(features)
-            support, short = [None] * len(features), [None] * len(features)
-            if self.presence is not None:
-                pooled, ids = own.mean(1), [d.ids for d in found]
-                named = self.presence.named(ids, pooled)
-                support = [least(m) for m in named]
-                short = shorter(self.decoder, v, features, ids, named, self.presence, pooled)
+            support, short = weighed(self.decoder, v, self.presence, features, [d.ids for d in found], own.mean(1))
         return [Caption(v.decode(d.ids), d.score, [v.itos[i] for i in d.ids], d.alphas, self.grid, c, n, s, cut)
                 for d, c, n, s, cut in zip(found, concepts, novelty, support, short)]
 

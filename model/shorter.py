@@ -17,6 +17,7 @@ Writing the cut by hand: caption grammar is narrow (Flickr8k's captions are one 
 and its phrases), and no installed library cuts a sentence at a phrase before a word."""
 import torch
 
+from model.presence import least
 from model.search import scored
 
 WEAK = 0.5     # a named thing the probes find less likely than not is cut away
@@ -49,10 +50,10 @@ def cut(words: list[str], things: list[int], weak: int) -> list[str] | None:
 
 
 def shorter(decoder, vocab, features: torch.Tensor, captions: list[list[int]],
-            named: list[list[tuple[int, float]]], presence, pooled: torch.Tensor) -> list[tuple | None]:
+            named: list[list[tuple[int, float]]]) -> list[tuple | None]:
     """For each caption (word ids) with a doubted thing (named: model/presence.py Presence.named), its cut
-    (text, score, support) scored on its own image, or None. features: (N, R, C) what the decoder reads;
-    pooled: (N, D) what the probes read."""
+    (text, score, support) scored on its own image, or None. features: (N, R, C) what the decoder reads. The
+    cut's support is its kept things' chances: the probes read the photo, not the words."""
     cuts = {}
     for i, (ids, things) in enumerate(zip(captions, named)):
         positions = {}
@@ -63,13 +64,22 @@ def shorter(decoder, vocab, features: torch.Tensor, captions: list[list[int]],
             words = [vocab.itos[w] for w in ids]
             kept = cut(words, [positions[w] for w, _ in things], min(weak))
             if kept:
-                cuts[i] = ids[:len(kept)]
+                cuts[i] = (ids[:len(kept)], least([(w, p) for w, p in things if positions[w] < len(kept)]))
     if not cuts:
         return [None] * len(captions)
     rows = torch.tensor(list(cuts), device=features.device)
-    scores = scored(decoder, features[rows], list(cuts.values()), vocab.start, vocab.end)
-    support = presence.support(list(cuts.values()), pooled[rows])
+    scores = scored(decoder, features[rows], [ids for ids, _ in cuts.values()], vocab.start, vocab.end)
     out = [None] * len(captions)
-    for (i, ids), score, s in zip(cuts.items(), scores, support):
-        out[i] = (vocab.decode(ids), score, s)
+    for (i, (ids, support)), score in zip(cuts.items(), scores):
+        out[i] = (vocab.decode(ids), score, support)
     return out
+
+
+def weighed(decoder, vocab, presence, features: torch.Tensor, captions: list[list[int]],
+            pooled: torch.Tensor) -> tuple[list, list]:
+    """What the narrator weighs a caption by, beside its score: (its support, its cut or None) for each caption
+    (word ids) of each image; both None for every caption of a model without presence probes."""
+    if presence is None:
+        return [None] * len(captions), [None] * len(captions)
+    named = presence.named(captions, pooled)
+    return [least(m) for m in named], shorter(decoder, vocab, features, captions, named)
