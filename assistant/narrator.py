@@ -99,8 +99,9 @@ class Narration:
         - an image unlike every photo the model learnt from (a gradient, noise, a drawing) never gets its
           caption: only a confident everyday category is said, or "I can't tell what this image shows";
         - a caption at least as likely wrong as right is said without the phrase that names a thing the
-          presence probes doubt, where the shorter caption is not as likely wrong as right itself ("a man is
-          riding a bike" for "a man is riding a bike down a dirt road"; model/shorter.py);
+          presence probes doubt, where the shorter caption is not as likely wrong as right itself, and always
+          hedged ("possibly a man is riding a bike" for "a man is riding a bike down a dirt road";
+          model/shorter.py);
         - else it is not said: "I can't tell", with an everyday category the classifier half-sees ("it may be
           a dog");
         - a caption wrong one time in three or more is hedged ("possibly ...")."""
@@ -114,7 +115,7 @@ class Narration:
             return "I can't tell what this image shows" + _colours(result.colours)
         if top and top[1] >= (GROUNDED if category else GROUNDED_ANY) and not mentions(result.caption, [top[0]]):
             return f"a photo of {_with_article(top[0])}"
-        caption, score = result.caption, result.score
+        caption, score, cut = result.caption, result.score, False
         doubt = self.calibration.doubt(score, len(caption.split()), result.support)
         if doubt >= self.calibration.abstain_at and result.shorter:
             # Withheld for one doubted thing, the caption may be said without it (model/shorter.py), weighed by
@@ -122,7 +123,7 @@ class Narration:
             text, short_score, support = result.shorter
             short_doubt = self.calibration.doubt(short_score, len(text.split()), support)
             if short_doubt < self.calibration.abstain_at and not (sure_category and not mentions(text, [top[0]])):
-                caption, score, doubt = text, short_score, short_doubt
+                caption, score, doubt, cut = text, short_score, short_doubt, True
         if doubt >= self.calibration.abstain_at:
             # The caption names the sure category (perhaps only because the search was made to: model/guided.py)
             # but the rest of it is as likely wrong as right: the category alone is said.
@@ -132,8 +133,11 @@ class Narration:
             if category and top[1] >= MAY_BE:
                 return f"I can't tell what this photo shows; it may be {_with_article(top[0])}"
             return "I can't tell what this photo shows"
-        unsure = math.exp(score) < self.hedge_below if self.hedge_below is not None \
-            else doubt >= self.calibration.hedge_at
+        # A cut caption is always hedged: the doubt checks the things it names, and what it says beside them is
+        # mostly its verb ("a little boy is playing"), which nothing checks and which its references use less
+        # often than those of a caption said whole (benchmarks/results/grounding.md).
+        unsure = cut or (math.exp(score) < self.hedge_below if self.hedge_below is not None
+                         else doubt >= self.calibration.hedge_at)
         return f"possibly {caption}" if unsure else caption
 
     def words(self, result: Result) -> str:

@@ -78,6 +78,16 @@ def describe_all(captioner_parts, feats, variant, narration, familiar=None):
     return out, doubts, searched, cuts
 
 
+def unused_verbs(wn, descriptions: list[str], references: list[list[str]]) -> str:
+    """Of the descriptions with an -ing verb, the share with one that none of their references uses."""
+    import re
+
+    def verbs(text: str) -> set[str]:
+        return {base for w in re.findall(r"[a-z]+", text.lower()) if w.endswith("ing") and (base := wn.morphy(w, "v"))}
+    unused = [bool(v - set().union(*map(verbs, refs))) for d, refs in zip(descriptions, references) if (v := verbs(d))]
+    return f"{100 * np.mean(unused):.0f} % of {len(unused)}" if unused else "-"
+
+
 def tune(class_words, narration) -> None:
     """On the val split, never test: how often grounding is right at each threshold (shipped model). When to
     abstain is learnt per model (model/calibration.py; benchmarks/doubt.py measures it)."""
@@ -182,9 +192,13 @@ def main() -> None:
                 whole = said            # the captions the narrator weighs
             if variant == "what Iris says" and presence is not None:
                 cut = [i for i, c in enumerate(cuts) if c]
+                whole_said = [i for i, s in enumerate(said) if not cuts[i]
+                              and not s.startswith(("I can't tell", "a photo of"))]
                 shortened.append([label, str(len(cut)), f"{100 * len(cut) / len(said):.1f} %",
                                   f"{100 * np.mean([wrong[i] for i in cut]):.1f} %" if cut else "-",
                                   str(sum(said[i].startswith("possibly ") for i in cut)),
+                                  unused_verbs(wn, [spoken[i] for i in cut], [refs[i] for i in cut]),
+                                  unused_verbs(wn, [spoken[i] for i in whole_said], [refs[i] for i in whole_said]),
                                   "; ".join(f'"{said[i]}" (whole: "{whole[i]}")' for i in cut[:3])])
             if variant == "no <unk>":
                 c = narration.calibration
@@ -216,9 +230,12 @@ def main() -> None:
         write_table("grounding.md", "Withheld captions said without the phrase that names a thing the presence "
                     "probes doubt (model/shorter.py), in what Iris says of the 1,000 test photos: how many, their "
                     "share, how many of them name something no reference mentions, how many are said with "
-                    "'possibly', and the first three. Only the models scored in the latest run.",
+                    "'possibly', and the first three. Verb unused: of the descriptions with an -ing verb, the share "
+                    "whose verb no reference uses (WordNet's base form: 'plays' counts for 'playing'), for the cut "
+                    "captions and for the captions said whole; nothing else checks a verb. Only the models scored "
+                    "in the latest run.",
                     ["model", "said shorter", "share of photos", "false subject among them", "with 'possibly'",
-                     "examples"], shortened, append=True)
+                     "verb unused (cut)", "verb unused (said whole)", "examples"], shortened, append=True)
     decoder, vocab, encoder, test, feats = split_features(SHIPPED, "test")
     write_table("grounding.md", "The classifier's ceiling: held-out F1 on the novel test photos if Iris said only "
                 "'a photo of a <top concept>' (the same ImageNet head serves every model).",

@@ -226,7 +226,7 @@ def test_a_withheld_caption_is_said_without_its_doubted_phrase_only_where_the_re
     n = narration()
     full = "a man is riding a bike down a dirt road"
     cut = Described("folder", full, LOST, shorter=("a man is riding a bike", SURE, 0.9))
-    assert n.photo_words(cut) == "a man is riding a bike"
+    assert n.photo_words(cut) == "possibly a man is riding a bike"      # its verb is never checked: always hedged
     unsure = Described("folder", full, LOST, shorter=("a man is riding a bike", UNSURE, 0.9))
     assert n.photo_words(unsure) == "possibly a man is riding a bike"
     lost = Described("folder", full, LOST, shorter=("a man is riding a bike", LOST, 0.9))
@@ -236,8 +236,10 @@ def test_a_withheld_caption_is_said_without_its_doubted_phrase_only_where_the_re
     cat = Described("folder", "a woman is sitting on a couch with a cat", LOST, concepts=(("cat", 0.85),),
                     shorter=("a woman is sitting", SURE, 0.9))
     assert n.photo_words(cat) == "a photo of a cat"
-    # A hedge set by confidence in the settings weighs the words said.
+    # A hedge set by confidence in the settings weighs the words said, and still never unhedges a cut.
     n.calibrate(n.calibration, hedge_setting=0.9)
+    assert n.photo_words(replace(cut, score=math.log(0.85))) == "possibly " + full
+    n.calibrate(n.calibration, hedge_setting=0.01)
     assert n.photo_words(cut) == "possibly a man is riding a bike"
 
 
