@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--scst-false-penalty", type=float, default=0.1, metavar="W",
                    help="take W from the reward of a self-critical sample that names a person, animal or thing "
                         "no reference mentions (default 0.1, as the shipped model was trained; 0: CIDEr-D alone)")
+    t.add_argument("--scst-soup-meteor-weight", type=float, default=1.0, metavar="W",
+                   help="also train the self-critical stage from the same start with CIDEr-D + W times METEOR as its "
+                        "reward, and keep the mean of the two models' weights, a model soup (default 1, as the "
+                        "shipped model was trained; 0: one self-critical model; needs Java)")
     t.add_argument("--scst-from", metavar="FILE",
                    help="skip cross-entropy: run only the self-critical stage, starting from this checkpoint")
     t.add_argument("--held-out", metavar="WORDS", default="",

@@ -132,6 +132,8 @@ def train(args) -> int:
     from model.encoder import ENCODERS, EncoderWeightsMissing
     from model.calibration import CalibrationError, calibrate as calibrate_checkpoint
     from model.concepts import WordNetMissing
+    import dataclasses
+    from model import soup
     from model.scst import JavaMissing, ScstConfig, train_scst
     from model.sentences import SentenceModelMissing
     from model.train import PROJECT, TrainConfig, train as run_training
@@ -177,6 +179,12 @@ def train(args) -> int:
             scst.start = str(run_training(cfg))
             print(f"cross-entropy model: {scst.start}")
         best = train_scst(scst) if args.scst_epochs or args.scst_from else Path(scst.start)
+        if args.scst_soup_meteor_weight and (args.scst_epochs or args.scst_from):
+            # The same stage again from the same start, rewarded for recall too; what ships is the two averaged.
+            other = train_scst(dataclasses.replace(scst, out_dir=str(out / "scst_meteor"),
+                                                   meteor_weight=args.scst_soup_meteor_weight))
+            print(f"model soup of {best} and {other}")
+            best = soup.average([best, other], out / "soup.pt")
         # How far to trust the captions of the model it made, learnt on the same val split.
         calibrate_checkpoint(best, cfg.data_dir, cfg.cache_dir)
     except (DataMissing, EncoderWeightsMissing, SentenceModelMissing, CheckpointError, CalibrationError,

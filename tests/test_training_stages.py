@@ -177,6 +177,35 @@ def test_scst_with_the_meteor_reward_runs_records_it_and_ends_its_java_process(t
     assert mine == ""
 
 
+def test_a_soup_of_two_self_critical_runs_is_the_mean_of_their_weights_and_captions(tiny, tmp_path):
+    """Two runs from one start with different rewards, averaged: every weight is the mean of the two, the file
+    loads and captions a real photo, and both runs are on its record. Models that differ are refused."""
+    from model import soup
+    from model.checkpoint import CheckpointError
+    common = dict(start=str(tiny[0]), limit=12, batch_images=4, cache_dir=str(tiny[1] / "cache"), lr=1e-3,
+                  patience=10, epochs=1)
+    train_scst(ScstConfig(out_dir=str(tmp_path / "a"), **common), log=lambda m: None)
+    train_scst(ScstConfig(out_dir=str(tmp_path / "b"), meteor_weight=1.0, **common), log=lambda m: None)
+    # Each run's trained weights: on 12 photos its best may be the start it was given.
+    plain, other = tmp_path / "a" / "last.pt", tmp_path / "b" / "last.pt"
+    made = soup.average([plain, other], tmp_path / "soup.pt")
+    (a, _, _), (b, _, _), (mean, _, ckpt) = (load_checkpoint(p) for p in (plain, other, made))
+    moved = 0
+    for (name, w), wa, wb in zip(mean.state_dict().items(), a.state_dict().values(), b.state_dict().values()):
+        assert torch.allclose(w, (wa + wb) / 2, atol=1e-6), name
+        moved += int(not torch.equal(wa, wb))
+    assert moved > 0                      # the two rewards trained two different models
+    assert [s["config"]["meteor_weight"] for s in ckpt.trained["soup"]] == [0.0, 1.0]
+    assert caption_of_a_test_photo(made, str(tiny[1] / "cache")).text
+    wider = build_decoder(DecoderConfig.for_kind("attention", vocab_size=50, encoder_dim=1280, **TINY))
+    from model.checkpoint import save_checkpoint
+    from model.vocabulary import Vocabulary
+    save_checkpoint(tmp_path / "other.pt", wider, Vocabulary.build(["a dog"], min_freq=1), "efficientnet_lite2", 9)
+    with pytest.raises(CheckpointError, match="cannot be averaged"):
+        soup.average([plain, tmp_path / "other.pt"], tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_false_subjects_mark_a_caption_naming_what_no_reference_mentions():
     from model.scst import FalseSubjects
     refs = [["a dog runs on the grass", "a brown dog is running", "a puppy plays outside"],
@@ -248,7 +277,7 @@ def test_training_with_the_contrastive_stage_runs_it_once(tiny, tmp_path):
 def test_train_command_runs_every_stage_on_a_tiny_run(tiny, tmp_path):
     out = tmp_path / "run"
     r = run_main("train", "--limit", "12", "--epochs", "1", "--contrastive-epochs", "1", "--scst-epochs", "1",
-                 "--out", str(out), "--cache", str(tiny[1] / "cache"), timeout=600)
+                 "--scst-soup-meteor-weight", "0", "--out", str(out), "--cache", str(tiny[1] / "cache"), timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"best model: {out / 'scst' / 'best.pt'}" in r.stdout
     assert (out / "best.pt").exists() and (out / "scst" / "log.jsonl").read_text().count("\n") == 1
@@ -356,15 +385,19 @@ def test_train_with_no_stage_flags_runs_the_recipe_of_the_shipped_model(tuned_ru
     r = run_main("train", "--limit", "12", "--epochs", "1", "--out", str(out), "--cache", base["cache_dir"],
                  timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    made, shipped = read_checkpoint(out / "scst" / "best.pt").trained, read_checkpoint(SHIPPED).trained
+    assert f"best model: {out / 'soup.pt'}" in r.stdout
+    made, shipped = read_checkpoint(out / "soup.pt").trained, read_checkpoint(SHIPPED).trained
     for key in ("tune_top", "contrastive_epochs", "encoder", "grid", "decoder"):
         assert made["config"][key] == shipped["config"][key], key
     assert made["config"]["tune_top"] is True
-    assert made["scst"]["config"]["epochs"] == shipped["scst"]["config"]["epochs"] == 1
-    assert made["scst"]["config"]["xe_weight"] == shipped["scst"]["config"].get("xe_weight", 0.0)
-    assert made["scst"]["config"]["meteor_weight"] == shipped["scst"]["config"].get("meteor_weight", 0.0)
-    assert made["scst"]["config"]["false_penalty"] == shipped["scst"]["config"].get("false_penalty", 0.0)
-    assert load_checkpoint(out / "scst" / "best.pt")[2].calibration["val_captions"] == 12
+    # Two self-critical runs from one start, averaged: each run's rewards are the shipped soup's.
+    assert len(made["soup"]) == len(shipped["soup"]) == 2
+    assert [s["config"]["start"] for s in made["soup"]] == [str(out / "best.pt")] * 2
+    for mine, theirs in zip(made["soup"], shipped["soup"]):
+        assert mine["config"]["epochs"] == theirs["config"]["epochs"] == 1
+        for key in ("xe_weight", "meteor_weight", "false_penalty"):
+            assert mine["config"][key] == theirs["config"].get(key, 0.0), key
+    assert load_checkpoint(out / "soup.pt")[2].calibration["val_captions"] == 12
 
 
 def test_tuning_the_top_is_refused_with_the_contrastive_stage(tmp_path):
