@@ -35,10 +35,14 @@ def main() -> None:
     # The shipped checkpoint remembers the folders its stages logged to.
     trained = shipped.trained
     runs = [("attention decoder" + (" with its tuned top" if trained["config"].get("tune_top") else ""),
-             trained["config"]["out_dir"]),
-            ("self-critical stage", (trained.get("scst") or {}).get("config", {}).get("out_dir")),
-            ("show_and_tell decoder", "runs/show_and_tell")]
-    for run, folder in runs:
+             trained["config"]["out_dir"])]
+    # A model soup records each self-critical run it averages; each is a stage of the recipe.
+    for scst in trained.get("soup") or [trained.get("scst") or {}]:
+        config = scst.get("config", {})
+        reward = f"CIDEr-D + {config['meteor_weight']:g} x METEOR" if config.get("meteor_weight") else "CIDEr-D"
+        runs.append((f"self-critical stage ({reward})", config.get("out_dir")))
+    recipe = 0.0
+    for run, folder in runs + [("show_and_tell decoder", "runs/show_and_tell")]:
         log = ROOT / folder / "log.jsonl" if folder else None
         if log and log.exists():
             epochs = [json.loads(line) for line in log.read_text().splitlines()]
@@ -46,6 +50,9 @@ def main() -> None:
             rows.append([f"{run}: seconds per epoch (median of {len(secs)}, 6,091 images x 5 captions)",
                          f"{secs[len(secs) // 2]:.0f}"])
             rows.append([f"{run}: whole stage (min)", f"{sum(secs) / 60:.1f}"])
+            recipe += sum(secs) / 60 if (run, folder) in runs else 0
+    rows.append(["the shipped recipe from raw images: features and every stage above but the baseline (min)",
+                 f"{per_image * len(names) / 60 + recipe:.1f}"])
     write_table("training.md", "Training cost on 2 CPU cores.", ["measure", "value"], rows)
 
 
