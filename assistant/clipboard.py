@@ -28,8 +28,9 @@ def read_clipboard_image() -> Image.Image | None:
 
 class ClipboardWatcher:
     def __init__(self, on_image: Callable[[Image.Image, str], None], poll_seconds: float = 1.0,
-                 log: Callable[[str], None] = print):
-        self.on_image, self.poll_seconds, self.log = on_image, poll_seconds, log
+                 log: Callable[[str], None] = print, on_lost: Callable[[Exception], None] | None = None):
+        """on_lost(error): called once, on the watcher's thread, if the display goes away while it watches."""
+        self.on_image, self.poll_seconds, self.log, self.on_lost = on_image, poll_seconds, log, on_lost
         self.seen = BoundedSet(SEEN_KEPT)
         self.paused = threading.Event()
         self._stop = threading.Event()
@@ -105,13 +106,21 @@ class ClipboardWatcher:
                 if self._wake_r in ready:
                     return
                 changed = False
-                while d.pending_events():
-                    d.next_event()
-                    changed = True
+                try:
+                    while d.pending_events():
+                        d.next_event()
+                        changed = True
+                except Exception as e:     # noqa: BLE001 - the X server went away: nothing more will come
+                    if self.on_lost:
+                        self.on_lost(e)
+                    return
                 if changed:
                     self.check()
         finally:
-            d.close()
+            try:
+                d.close()
+            except Exception:              # noqa: BLE001 - already closed by the server
+                pass
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):

@@ -25,12 +25,14 @@ def _wait_until_ready(listener, timeout: float = READY_TIMEOUT) -> bool:
 class Hotkeys:
     """The running part: start() -> problems, stop()."""
 
-    def __init__(self, bindings: dict[str, Callable[[], None]], fallback: str = "use the tray menu"):
-        self.bindings, self.fallback = bindings, fallback
+    def __init__(self, bindings: dict[str, Callable[[], None]], fallback: str = "use the tray menu",
+                 on_lost: Callable[[Exception], None] | None = None):
+        """on_lost(error): called once, on the listener's thread, if the display goes away after start()."""
+        self.bindings, self.fallback, self.on_lost = bindings, fallback, on_lost
         self.listener = None
 
     def start(self) -> list[Problem]:
-        self.listener, problem = start_hotkeys(self.bindings)
+        self.listener, problem = start_hotkeys(self.bindings, self.on_lost)
         if problem is None:
             return []
         if problem.startswith("a hotkey in settings"):
@@ -40,15 +42,19 @@ class Hotkeys:
 
     def stop(self) -> None:
         if self.listener:
-            self.listener.stop()
+            try:
+                self.listener.stop()
+            except Exception:      # noqa: BLE001 - the display went away first: nothing is left to stop
+                pass
 
     @property
     def working(self) -> bool:
         return self.listener is not None
 
 
-def start_hotkeys(bindings: dict[str, Callable[[], None]]):
-    """bindings: pynput combo ("<ctrl>+<alt>+d") -> callback. Returns (listener or None, problem or None)."""
+def start_hotkeys(bindings: dict[str, Callable[[], None]], on_lost: Callable[[Exception], None] | None = None):
+    """bindings: pynput combo ("<ctrl>+<alt>+d") -> callback. Returns (listener or None, problem or None).
+    on_lost(error) is called if the listener, once ready, loses its display."""
     if no_display():
         return None, "there is no display to listen on"
     try:
@@ -57,12 +63,15 @@ def start_hotkeys(bindings: dict[str, Callable[[], None]]):
             keyboard.HotKey.parse(combo)     # a bad combination is reported, not silently ignored
         class Listener(keyboard.GlobalHotKeys):
             error: Exception | None = None
+            listening = False           # ready once: a later error means the display went away
 
             def run(self):      # keep why the thread died, instead of a traceback on the terminal
                 try:
                     super().run()
-                except Exception as e:  # noqa: BLE001 - reported once, as a problem, below
+                except Exception as e:  # noqa: BLE001 - reported once, as a problem, below or by on_lost
                     self.error = e
+                    if self.listening and on_lost:
+                        on_lost(e)
 
         listener = Listener(bindings)
         listener.daemon = True
@@ -73,6 +82,7 @@ def start_hotkeys(bindings: dict[str, Callable[[], None]]):
         return None, _unavailable(e)
     if not _wait_until_ready(listener):     # not listener.stop(): that waits for readiness too
         return None, _unavailable(listener.error or TimeoutError("the display did not answer"))
+    listener.listening = True
     return listener, None
 
 

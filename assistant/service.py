@@ -20,7 +20,7 @@ from typing import Callable
 from assistant.actions import NAMES
 from assistant.events import Request
 from assistant.narrator import Narration, Narrator, Utterance
-from assistant.problems import Problem
+from assistant.problems import Problem, one_line
 from assistant.speech import Speaker
 from assistant.worker import Worker
 from config import data_dir
@@ -57,6 +57,7 @@ class Service:
                          "quit": self.quit}
         assert set(self.handlers) == set(NAMES), "every action in the table has a handler"
         self._quit = False
+        self._lost_lock, self._display_gone = threading.Lock(), False   # see _display_lost
 
     # --- from any thread ------------------------------------------------------------
     def request(self, action: str) -> None:
@@ -132,6 +133,19 @@ class Service:
     def _report(self, problem: Problem) -> None:
         self.log(problem.printed())
 
+    def _display_lost(self, error: Exception) -> None:
+        """The X server went away under the running parts (a logout, a crash); each part that notices calls
+        this from its own thread, and the listener hears it once."""
+        with self._lost_lock:
+            if self._display_gone:
+                return
+            self._display_gone = True
+        still = "; watched folders are still described." if self.folders else "."
+        problem = Problem("The display closed, so keyboard shortcuts and copied images no longer work" + still,
+                          one_line(error))
+        self._report(problem)
+        self.narrator.tell(lambda n: n.status(problem.said))
+
     # --- life cycle ---------------------------------------------------------------------
     def _start(self, part) -> list[Problem]:
         problems = part.start()
@@ -183,7 +197,7 @@ class Service:
             from assistant.clipboard import ClipboardWatcher
             self.clipboard = ClipboardWatcher(lambda image, digest: self.worker.submit(Request("clipboard", image,
                                                                                             digest=digest)),
-                                              s.clipboard.poll_seconds, self.log)
+                                              s.clipboard.poll_seconds, self.log, on_lost=self._display_lost)
             problems += self._start(self.clipboard)
         if s.web.start_with_assistant:
             from assistant.ocr import Ocr
@@ -200,7 +214,8 @@ class Service:
         self.screenshots, self.windows = Screenshots(), FocusedWindow()
         self._start(self.screenshots)
         self._start(self.windows)
-        self.hotkeys = Hotkeys({s.hotkeys[name]: (lambda name=name: self.request(name)) for name in NAMES})
+        self.hotkeys = Hotkeys({s.hotkeys[name]: (lambda name=name: self.request(name)) for name in NAMES},
+                               on_lost=self._display_lost)
         self.tray = Tray(self.request, lambda: self.paused, lambda: self.speech_on, self.log)
         controls = self._start(self.hotkeys) + self._start(self.tray)
         if not self.hotkeys.working and not self.tray.working:
@@ -246,6 +261,9 @@ class Service:
     def _stop_all(self) -> None:
         """Stop the parts in reverse order: sources first, so nothing new arrives while the rest ends."""
         for part in reversed(self.parts):
-            part.stop()
+            try:
+                part.stop()
+            except Exception as e:   # noqa: BLE001 - one part that fails to stop must not keep the rest running
+                self.log(f"Iris: {type(part).__name__} did not stop cleanly ({one_line(e)})")
         self.parts.clear()
         self.log("Iris stopped.")

@@ -217,3 +217,27 @@ def test_tray_start_returns_once_the_icon_is_docked_instead_of_waiting_a_fixed_t
         assert took < 2.0, took
     finally:
         tray.stop()
+
+
+def test_when_the_display_goes_away_iris_says_so_once_and_still_stops_cleanly(service_factory, tmp_path):
+    """The X server ends under a running Iris (the user logs out, the display crashes): the clipboard and the
+    keyboard shortcuts lose it. Iris says once, in a sentence, what no longer works, keeps describing watched
+    folders, and stops with exit code 0 and no traceback."""
+    from tests import xvfb
+    server, display = xvfb.start_xvfb()
+    assert server is not None, display
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    try:
+        s = service_factory(_watch_toml(folder), env={"DISPLAY": display, "WAYLAND_DISPLAY": None})
+        s.wait_for("Iris is ready")
+    finally:
+        server.terminate()                       # only the server this test started
+        server.wait(10)
+    s.wait_for("The display closed", timeout=30)
+    photo = sorted((FLICKR / "images").glob("*.jpg"))[0]
+    shutil.copy(photo, folder / photo.name)
+    s.wait_for(f"[folder] {folder / photo.name}:", timeout=120)
+    assert s.stop() == 0, s.output[-3000:]
+    assert "Traceback" not in s.output, s.output[-3000:]
+    assert s.count("Iris says: The display closed") == 1, s.output[-3000:]
